@@ -1,0 +1,112 @@
+import Foundation
+
+/// What happens to probability at the two walls of an axis.
+public enum BoundaryKind: String, Sendable, CaseIterable, Codable {
+    /// Zero normal flux through the wall: mass is conserved.
+    case reflecting
+    /// The last cell neighbours the first: the axis is a circle of length `upper − lower`.
+    case periodic
+    /// ρ = 0 on the wall (Dirichlet): mass leaves through it, so no stationary state exists.
+    case absorbing
+}
+
+/// One axis of a uniform cell-centred grid: `cells` cells of width h = (upper − lower)/cells,
+/// centres at lower + (i + ½) h, i = 0…cells−1.
+public struct Axis: Sendable, Equatable {
+    public let name: String
+    public let lower: Double
+    public let upper: Double
+    public let cells: Int
+    public let boundary: BoundaryKind
+
+    public init(name: String, lower: Double, upper: Double, cells: Int, boundary: BoundaryKind) {
+        precondition(upper > lower && cells >= 1)
+        self.name = name
+        self.lower = lower
+        self.upper = upper
+        self.cells = cells
+        self.boundary = boundary
+    }
+
+    public var length: Double { upper - lower }
+    public var spacing: Double { (upper - lower) / Double(cells) }
+    public func centre(_ i: Int) -> Double { lower + (Double(i) + 0.5) * spacing }
+    public var centres: [Double] { (0..<cells).map(centre) }
+}
+
+/// A uniform Cartesian cell-centred grid in d = 1…4 dimensions.
+///
+/// Data layout: a field is a flat `[Double]` of `cellCount` values in C order, axis 0 slowest, so
+/// that the value at multi-index (i₀, …, i_{d−1}) sits at Σ_k i_k · stride_k with
+/// stride_{d−1} = 1 — the layout of the HDF5 datasets as well.
+public struct Grid: Sendable, Equatable {
+    public let axes: [Axis]
+    public let shape: [Int]
+    public let strides: [Int]
+    public let cellCount: Int
+
+    public init(axes: [Axis]) {
+        precondition(!axes.isEmpty)
+        self.axes = axes
+        self.shape = axes.map(\.cells)
+        var strides = [Int](repeating: 1, count: axes.count)
+        for k in stride(from: axes.count - 2, through: 0, by: -1) { strides[k] = strides[k + 1] * axes[k + 1].cells }
+        self.strides = strides
+        self.cellCount = axes.reduce(1) { $0 * $1.cells }
+    }
+
+    public var dimension: Int { axes.count }
+    public var spacing: [Double] { axes.map(\.spacing) }
+    /// Volume of one cell, Π h_k.
+    public var cellVolume: Double { axes.reduce(1) { $0 * $1.spacing } }
+
+    /// The same domain and boundaries with other cell counts.
+    public func withCells(_ cells: [Int]) -> Grid {
+        precondition(cells.count == dimension)
+        return Grid(axes: zip(axes, cells).map { Axis(name: $0.name, lower: $0.lower, upper: $0.upper, cells: $1, boundary: $0.boundary) })
+    }
+
+    /// Multi-index of a flat cell index.
+    @inline(__always)
+    public func multiIndex(_ cell: Int, into index: inout [Int]) {
+        var rest = cell
+        for k in 0..<dimension {
+            index[k] = rest / strides[k]
+            rest -= index[k] * strides[k]
+        }
+    }
+
+    /// Cell-centre coordinates of a flat cell index.
+    @inline(__always)
+    public func centre(_ cell: Int, into x: inout [Double]) {
+        var rest = cell
+        for k in 0..<dimension {
+            let i = rest / strides[k]
+            rest -= i * strides[k]
+            x[k] = axes[k].centre(i)
+        }
+    }
+
+    public func centre(_ cell: Int) -> [Double] {
+        var x = [Double](repeating: 0, count: dimension)
+        centre(cell, into: &x)
+        return x
+    }
+
+    /// Evaluates a function at every cell centre, in grid order.
+    public func sample(_ f: ([Double]) -> Double) -> [Double] {
+        var x = [Double](repeating: 0, count: dimension)
+        return (0..<cellCount).map { cell in
+            centre(cell, into: &x)
+            return f(x)
+        }
+    }
+
+    /// Σ_c v_c · cell volume — the discrete integral of a cell-centred field.
+    public func integrate(_ values: [Double]) -> Double {
+        precondition(values.count == cellCount)
+        var s = 0.0
+        for v in values { s += v }
+        return s * cellVolume
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+
+/// A real sparse matrix in **compressed sparse column (CSC)** form — the one storage format of this
+/// library, and the one UMFPACK and CHOLMOD take.
+///
+/// Column j holds the entries `values[columnStarts[j] ..< columnStarts[j+1]]` in rows
+/// `rowIndices[…]`, sorted ascending within each column, without duplicates. Indices are `Int`
+/// (64-bit), matching UMFPACK's `umfpack_dl_*` routines.
+public struct SparseMatrix: Sendable, Equatable {
+    public let rows: Int
+    public let columns: Int
+    public var columnStarts: [Int]
+    public var rowIndices: [Int]
+    public var values: [Double]
+
+    public init(rows: Int, columns: Int, columnStarts: [Int], rowIndices: [Int], values: [Double]) {
+        precondition(columnStarts.count == columns + 1 && rowIndices.count == values.count)
+        self.rows = rows
+        self.columns = columns
+        self.columnStarts = columnStarts
+        self.rowIndices = rowIndices
+        self.values = values
+    }
+
+    public var nonzeroCount: Int { values.count }
+
+    /// y = A x.
+    public func multiply(_ x: [Double]) -> [Double] {
+        precondition(x.count == columns)
+        var y = [Double](repeating: 0, count: rows)
+        values.withUnsafeBufferPointer { v in
+            rowIndices.withUnsafeBufferPointer { ri in
+                columnStarts.withUnsafeBufferPointer { cs in
+                    y.withUnsafeMutableBufferPointer { yb in
+                        for j in 0..<columns {
+                            let xj = x[j]
+                            if xj == 0 { continue }
+                            for p in cs[j]..<cs[j + 1] { yb[ri[p]] += v[p] * xj }
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    /// ‖A‖∞ = max over rows of Σ_j |A_ij|.
+    public var infinityNorm: Double {
+        var rowSums = [Double](repeating: 0, count: rows)
+        for j in 0..<columns { for p in columnStarts[j]..<columnStarts[j + 1] { rowSums[rowIndices[p]] += abs(values[p]) } }
+        return rowSums.max() ?? 0
+    }
+
+    /// Σ_i A_ij for every column j (zero for every column of a conservative Fokker–Planck operator).
+    public var columnSums: [Double] {
+        (0..<columns).map { j in (columnStarts[j]..<columnStarts[j + 1]).reduce(0) { $0 + values[$1] } }
+    }
+
+    /// The entry A_ij (0 when not stored).
+    public subscript(i: Int, j: Int) -> Double {
+        for p in columnStarts[j]..<columnStarts[j + 1] where rowIndices[p] == i { return values[p] }
+        return 0
+    }
+}
+
+/// Builds a CSC matrix one row at a time.
+///
+/// Rows arrive in order 0, 1, …; each row is summed in a dense scatter array (so repeated column
+/// indices add up) and stored row-wise; `build()` transposes the row-wise store into CSC by a
+/// counting sort, O(nnz), so columns come out sorted.
+public struct SparseRowBuilder {
+    public let rows: Int
+    public let columns: Int
+    private var rowStarts: [Int] = [0]
+    private var columnIndices: [Int] = []
+    private var entries: [Double] = []
+    private var scatter: [Double]
+    private var marker: [Int]
+    private var touched: [Int] = []
+
+    public init(rows: Int, columns: Int, estimatedNonzeros: Int = 0) {
+        self.rows = rows
+        self.columns = columns
+        scatter = [Double](repeating: 0, count: columns)
+        marker = [Int](repeating: -1, count: columns)
+        columnIndices.reserveCapacity(estimatedNonzeros)
+        entries.reserveCapacity(estimatedNonzeros)
+        rowStarts.reserveCapacity(rows + 1)
+    }
+
+    /// Adds `value` to entry (current row, column).
+    @inline(__always)
+    public mutating func add(column: Int, _ value: Double) {
+        let row = rowStarts.count - 1
+        if marker[column] != row {
+            marker[column] = row
+            scatter[column] = value
+            touched.append(column)
+        } else {
+            scatter[column] += value
+        }
+    }
+
+    /// Closes the current row. Exact zeros produced by cancellation are kept out.
+    public mutating func endRow() {
+        touched.sort()
+        for c in touched where scatter[c] != 0 {
+            columnIndices.append(c)
+            entries.append(scatter[c])
+        }
+        touched.removeAll(keepingCapacity: true)
+        rowStarts.append(columnIndices.count)
+    }
+
+    /// Replaces the current row by a dense row with the same value in every column.
+    public mutating func addDenseRow(value: Double) {
+        for c in 0..<columns { add(column: c, value) }
+        endRow()
+    }
+
+    public func build() -> SparseMatrix {
+        precondition(rowStarts.count == rows + 1, "SparseRowBuilder: \(rowStarts.count - 1) of \(rows) rows")
+        let nnz = entries.count
+        var counts = [Int](repeating: 0, count: columns + 1)
+        for c in columnIndices { counts[c + 1] += 1 }
+        for j in 0..<columns { counts[j + 1] += counts[j] }
+        let starts = counts
+        var next = counts
+        var rowIndex = [Int](repeating: 0, count: nnz)
+        var vals = [Double](repeating: 0, count: nnz)
+        for r in 0..<rows {
+            for p in rowStarts[r]..<rowStarts[r + 1] {
+                let c = columnIndices[p]
+                let q = next[c]
+                rowIndex[q] = r
+                vals[q] = entries[p]
+                next[c] = q + 1
+            }
+        }
+        return SparseMatrix(rows: rows, columns: columns, columnStarts: starts, rowIndices: rowIndex, values: vals)
+    }
+}
