@@ -3,12 +3,21 @@ import Foundation
 
 /// Fill-reducing column ordering for the sparse LU factorization.
 public enum SparseOrdering: String, Sendable, CaseIterable {
-    /// UMFPACK's default strategy (AMD/COLAMD).
+    /// AMD on 1- and 2-d grids, METIS (nested dissection) on 3- and 4-d grids, where it was measured
+    /// to cut fill 2–3× and time 3–4× (32³: 5.6e7 → 1.9e7 entries; 12⁴: 5.9e7 → 2.5e7).
     case automatic
     case amd
     case metis
     /// UMFPACK tries AMD, METIS and (for some matrices) nested dissection and keeps the best.
     case best
+}
+
+extension SparseOrdering {
+    /// The concrete ordering for a grid of this dimension.
+    public func resolved(dimension: Int) -> SparseOrdering {
+        guard self == .automatic else { return self }
+        return dimension >= 3 ? .metis : .amd
+    }
 }
 
 /// What a sparse factorization cost: the numbers a user needs to judge whether a bigger grid fits.
@@ -63,6 +72,8 @@ public final class SparseLUAnalysis {
         statistics.size = size
         statistics.matrixNonzeros = matrix.nonzeroCount
         statistics.symbolicSeconds = seconds(since: start)
+        // The ordering actually used is reported by the symbolic phase (not the numeric one).
+        statistics.ordering = UMFPACKControl.orderingName(info[Int(fp_umfpack_info_ordering_used())])
     }
 
     deinit {
@@ -99,7 +110,6 @@ public final class SparseLU {
         stats.peakMemoryBytes = info[Int(fp_umfpack_info_peak_memory())] * info[Int(fp_umfpack_info_size_of_unit())]
         stats.flops = info[Int(fp_umfpack_info_flops())]
         stats.reciprocalCondition = info[Int(fp_umfpack_info_rcond())]
-        stats.ordering = UMFPACKControl.orderingName(info[Int(fp_umfpack_info_ordering_used())])
         statistics = stats
         if status == fp_umfpack_warning_singular() {
             throw FokkerPlanckError.solverFailed("the matrix is singular to working precision (UMFPACK)")
@@ -138,7 +148,7 @@ struct UMFPACKControl {
         umfpack_dl_defaults(&values)
         let index = Int(fp_umfpack_ordering_index())
         switch ordering {
-        case .automatic: break
+        case .automatic: break  // resolved by the caller, who knows the grid; UMFPACK's default otherwise
         case .amd: values[index] = fp_umfpack_ordering_amd()
         case .metis: values[index] = fp_umfpack_ordering_metis()
         case .best: values[index] = fp_umfpack_ordering_best()

@@ -62,7 +62,7 @@ extension StationarySolver {
         var rhs = [Double](repeating: 0, count: grid.cellCount)
         rhs[middle] = 1 / volume
         let solveStart = DispatchTime.now()
-        let analysis = try SparseLUAnalysis(pattern: matrix, ordering: ordering)
+        let analysis = try SparseLUAnalysis(pattern: matrix, ordering: ordering.resolved(dimension: grid.dimension))
         let lu = try analysis.factor(matrix)
         let density = try lu.solve(rhs)
         let solveSeconds = seconds(since: solveStart)

@@ -1,0 +1,32 @@
+import Foundation
+
+/// The version written into every output file.
+public let fpsolveVersion = "0.1.0"
+
+/// Writes an HDF5 file so that nothing is ever half-written or clobbered: the content goes to a
+/// temporary file beside the target (same directory, so the rename is atomic) and is renamed into
+/// place only when complete; on any failure the temporary file is removed and the target is left as
+/// it was.
+enum AtomicOutput {
+    static func write(to target: String, _ body: (HDF5File) throws -> Void) throws {
+        let url = URL(fileURLWithPath: target)
+        let directory = url.deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw FokkerPlanckError.io("cannot write \(target): the directory \(directory) does not exist")
+        }
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)").path
+        do {
+            let file = try HDF5File.create(temporary)
+            try body(file)
+            try file.close()
+            guard rename(temporary, target) == 0 else {
+                throw FokkerPlanckError.io("cannot move the finished output into place at \(target): \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import CHDF5
+import Foundation
+
+/// The HDF5 layout of SPEC §5, readable as netCDF-4 (xarray) and directly by h5py:
+///
+/// * `/<axis>` (n_axis,): cell-centre coordinates, each a dimension scale named after the axis;
+/// * `/density`, `/current_<axis>`, `/velocity_<axis>`, `/potential`: (n_0, …, n_{d−1}) in C order
+///   with axis 0 first, each dimension attached to its coordinate scale;
+/// * root attributes: title, problem, model_type, convention, fpsolve_version, created, solver,
+///   residual, mass, and the grid and factorization diagnostics.
+public enum StationaryOutput {
+    public static func write(problem: Problem, solution: StationarySolution, wallSeconds: Double, to path: String) throws {
+        let grid = solution.grid
+        let fields = DerivedFields(density: solution.density, scheme: solution.scheme, temperature: problem.model.temperature)
+        let stats = solution.factorization
+        let solver = "finite volumes (Scharfetter–Gummel, centred cross-diffusion); UMFPACK sparse LU (ordering \(stats.ordering)) of the generator with one row replaced by the normalisation"
+        var root: [(String, AttributeValue)] = [
+            ("title", .string(problem.title)),
+            ("problem", .string(problem.text)),
+            ("model_type", .string(problem.model.typeName)),
+            ("convention", .string(problem.model.convention)),
+            ("fpsolve_version", .string(fpsolveVersion)),
+            ("created", .string(ISO8601DateFormatter().string(from: Date()))),
+            ("solver", .string(solver)),
+            ("residual", .double(solution.residual)),
+            ("mass", .double(solution.mass)),
+            ("temperature", .double(problem.model.temperature)),
+            ("min_density", .double(solution.minimumDensity)),
+            ("cells", .integers(grid.shape)),
+            ("lower", .doubles(grid.axes.map(\.lower))),
+            ("upper", .doubles(grid.axes.map(\.upper))),
+            ("boundary", .string(grid.axes.map(\.boundary.rawValue).joined(separator: ","))),
+            ("factor_nonzeros", .integer(stats.lowerNonzeros + stats.upperNonzeros)),
+            ("factor_fill_ratio", .double(stats.fillRatio)),
+            ("factor_peak_memory_bytes", .double(stats.peakMemoryBytes)),
+            ("factor_seconds", .double(stats.symbolicSeconds + stats.numericSeconds)),
+            ("wall_seconds", .double(wallSeconds)),
+        ]
+        root.append(("_NCProperties", .string("version=2,fpsolve=\(fpsolveVersion),hdf5=\(hdf5Version)")))
+
+        var datasets: [(name: String, values: [Double], attributes: [(String, AttributeValue)])] = [
+            ("density", solution.density, [("long_name", .string("probability density ρ (Σ ρ · cell volume = 1)"))]),
+        ]
+        let wanted = Set(problem.output.fields)
+        for (k, axis) in grid.axes.enumerated() where wanted.contains(.current) {
+            datasets.append(("current_\(axis.name)", fields.current[k],
+                             [("long_name", .string("probability current J_\(axis.name) (from the scheme's face fluxes)"))]))
+        }
+        for (k, axis) in grid.axes.enumerated() where wanted.contains(.velocity) {
+            datasets.append(("velocity_\(axis.name)", fields.velocity[k],
+                             [("long_name", .string("leftover field j_\(axis.name) = J_\(axis.name)/ρ (NaN where ρ ≤ 0)"))]))
+        }
+        if wanted.contains(.potential) {
+            datasets.append(("potential", fields.potential,
+                             [("long_name", .string("potential Φ = −T log ρ, min Φ = 0 (NaN where ρ ≤ 0)")),
+                              ("units", .string("temperature units (T = \(problem.model.temperature))"))]))
+        }
+
+        try AtomicOutput.write(to: path) { file in
+            let scales = try writeCoordinates(grid: grid, file: file)
+            defer { scales.forEach(file.closeDataset) }
+            for dataset in datasets {
+                let id = try file.writeDataset(dataset.name, shape: grid.shape, values: dataset.values, attributes: dataset.attributes)
+                defer { file.closeDataset(id) }
+                for (k, scale) in scales.enumerated() { try file.attachScale(scale, to: id, dimension: k) }
+            }
+            for (key, value) in root { try file.writeRootAttribute(key, value) }
+        }
+    }
+
+    /// Writes `/<axis>` for every axis as a dimension scale; returns their ids (caller closes).
+    static func writeCoordinates(grid: Grid, file: HDF5File) throws -> [hid_t] {
+        try grid.axes.enumerated().map { k, axis in
+            let id = try file.writeDataset(axis.name, shape: [axis.cells], values: axis.centres, attributes: [
+                ("long_name", .string("\(axis.name) (cell centres)")),
+                ("boundary", .string(axis.boundary.rawValue)),
+                ("_Netcdf4Dimid", .integer(k)),
+            ])
+            try file.makeDimensionScale(id, name: axis.name)
+            return id
+        }
+    }
+
+    static var hdf5Version: String {
+        var major: UInt32 = 0, minor: UInt32 = 0, release: UInt32 = 0
+        H5get_libversion(&major, &minor, &release)
+        return "\(major).\(minor).\(release)"
+    }
+}

@@ -1,0 +1,223 @@
+import Foundation
+import TOMLKit
+
+extension Problem {
+    static let topLevelKeys: Set<String> = ["title", "grid", "model", "solve", "evolve", "output", "parameters"]
+    static let reservedNames: Set<String> = ["time", "density", "potential"]
+
+    init(table: TOMLTable, context: DecodingContext, text: String, source: String) throws {
+        let root = try TOMLTableNode(table: table, path: "", context: context, allowed: Self.topLevelKeys)
+        title = try root.optional("title")?.string() ?? URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent
+        parameters = try Self.decodeParameters(root.optional("parameters"))
+        let grid = try Self.decodeGrid(root.required("grid"))
+        self.grid = grid
+        model = try Self.decodeModel(root.required("model"), dimension: grid.dimension)
+        solver = try Self.decodeSolve(root.optional("solve"))
+        evolve = try root.optional("evolve").map { try Self.decodeEvolve($0, dimension: grid.dimension) }
+        output = try Self.decodeOutput(root.optional("output"), source: source)
+        self.text = text
+        self.source = source
+        decodingContext = context
+    }
+
+    // MARK: [grid]
+
+    static func decodeGrid(_ node: TOMLNode) throws -> Grid {
+        let table = try node.table(allowed: ["axes", "lower", "upper", "cells", "boundary"])
+        let lowerNode = try table.required("lower")
+        let lower = try lowerNode.numbers()
+        let d = lower.count
+        guard (1...4).contains(d) else { throw lowerNode.fail("grids have 1 to 4 axes, found \(d)") }
+        let upper = try table.required("upper").numbers(count: d)
+        let cellsNode = try table.required("cells")
+        let cells = try cellsNode.array().map { try $0.integer() }
+        guard cells.count == d else { throw cellsNode.fail("expected \(d) cell counts (one per axis), found \(cells.count)") }
+        let names: [String]
+        if let axesNode = table.optional("axes") {
+            names = try axesNode.strings(count: d)
+            for (k, name) in names.enumerated() {
+                let item = TOMLNode(value: name, path: "\(axesNode.path)[\(k)]", context: node.context)
+                guard name.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
+                    throw item.fail("an axis name must be an identifier (letters, digits, _), found '\(name)'")
+                }
+                guard !reservedNames.contains(name), !name.hasPrefix("current_"), !name.hasPrefix("velocity_") else {
+                    throw item.fail("'\(name)' is the name of an output dataset; choose another axis name")
+                }
+            }
+            if Set(names).count != d { throw axesNode.fail("axis names must be distinct, found \(names)") }
+        } else {
+            names = (0..<d).map { "x\($0)" }
+        }
+        var boundaries = [BoundaryKind](repeating: .reflecting, count: d)
+        if let boundaryNode = table.optional("boundary") {
+            let items = try boundaryNode.array()
+            guard items.count == d else { throw boundaryNode.fail("expected \(d) boundary kinds (one per axis), found \(items.count)") }
+            boundaries = try items.map { item in
+                let word = try item.string()
+                guard let kind = BoundaryKind(rawValue: word) else {
+                    throw item.fail("unknown boundary kind '\(word)'; expected reflecting, periodic or absorbing")
+                }
+                return kind
+            }
+        }
+        var axes: [Axis] = []
+        for k in 0..<d {
+            guard lower[k] < upper[k] else {
+                throw TOMLNode(value: upper[k], path: "grid.upper[\(k)]", context: node.context)
+                    .fail("upper must exceed lower on every axis, found lower = \(lower[k]), upper = \(upper[k])")
+            }
+            guard cells[k] >= 3 else {
+                throw TOMLNode(value: cells[k], path: "grid.cells[\(k)]", context: node.context)
+                    .fail("an axis needs at least 3 cells, found \(cells[k])")
+            }
+            axes.append(Axis(name: names[k], lower: lower[k], upper: upper[k], cells: cells[k], boundary: boundaries[k]))
+        }
+        let total = cells.reduce(1.0) { $0 * Double($1) }
+        guard total < 2e9 else { throw cellsNode.fail("\(Int(total)) cells is more than any grid this solver can hold") }
+        return Grid(axes: axes)
+    }
+
+    // MARK: [model]
+
+    static func decodeModel(_ node: TOMLNode, dimension d: Int) throws -> ModelSpecification {
+        guard node.value.type == .table, let raw = node.value.table else { throw node.fail("expected a table") }
+        let typeNode = TOMLNode(value: raw["type"] ?? "", path: "model.type", context: node.context)
+        guard raw["type"] != nil else { throw typeNode.fail("missing required key 'type' (for example type = \"linear\")") }
+        let type = try typeNode.string()
+        switch type {
+        case "linear":
+            let table = try node.table(allowed: ["type", "drift_matrix", "diffusion", "center", "temperature"])
+            let a = try table.required("drift_matrix").matrix(size: d)
+            let diffusionNode = try table.required("diffusion")
+            let diffusion = try diffusionNode.matrix(size: d)
+            try checkDiffusion(diffusion, node: diffusionNode)
+            let center = try table.optional("center")?.numbers(count: d)
+            let temperature = try table.optional("temperature")?.number() ?? 1
+            if temperature <= 0 {
+                throw table.optional("temperature")!.fail("the temperature must be positive, found \(temperature)")
+            }
+            return .linear(LinearModel(driftMatrix: a, diffusion: diffusion, center: center, temperature: temperature))
+        case "sgd-momentum", "sgd", "power-law", "general", "langevin":
+            throw typeNode.fail("model type '\(type)' is specified (SPEC §3) but not implemented in this version; available: linear")
+        default:
+            throw typeNode.fail("unknown model type '\(type)'; expected one of linear, sgd-momentum, sgd, power-law, general, langevin")
+        }
+    }
+
+    /// D must be symmetric positive semi-definite. Symmetry is checked to 1e-12 relative (values
+    /// typed in a file are symmetric exactly or wrong by far more); the smallest eigenvalue may dip
+    /// below zero by round-off of the eigen-solver, d · 1e-15 relative, so −1e-12 relative is allowed.
+    static func checkDiffusion(_ diffusion: Matrix, node: TOMLNode) throws {
+        let scale = diffusion.maxAbs
+        for i in 0..<diffusion.rows { for j in 0..<i where abs(diffusion[i, j] - diffusion[j, i]) > 1e-12 * scale {
+            throw TOMLNode(value: diffusion[i, j], path: "\(node.path)[\(i)][\(j)]", context: node.context)
+                .fail("the diffusion tensor must be symmetric: D[\(i)][\(j)] = \(diffusion[i, j]) but D[\(j)][\(i)] = \(diffusion[j, i])")
+        } }
+        guard scale > 0 else { throw node.fail("the diffusion tensor is zero: without noise there is no density to solve for") }
+        let eigenvalues = try diffusion.symmetricEigenvalues()
+        if let smallest = eigenvalues.first, smallest < -1e-12 * scale {
+            throw node.fail("the diffusion tensor must be positive semi-definite, but it has the eigenvalue \(smallest)")
+        }
+    }
+
+    // MARK: [solve], [evolve], [output], [parameters]
+
+    static func decodeSolve(_ node: TOMLNode?) throws -> StationarySolver {
+        guard let node else { return StationarySolver() }
+        let table = try node.table(allowed: ["method", "ordering"])
+        var solver = StationarySolver()
+        if let methodNode = table.optional("method") {
+            let word = try methodNode.string()
+            guard let method = StationarySolver.Method(rawValue: word) else {
+                throw methodNode.fail("unknown method '\(word)'; available: " + StationarySolver.Method.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            solver.method = method
+        }
+        if let orderingNode = table.optional("ordering") {
+            let word = try orderingNode.string()
+            guard let ordering = SparseOrdering(rawValue: word) else {
+                throw orderingNode.fail("unknown ordering '\(word)'; available: " + SparseOrdering.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            solver.ordering = ordering
+        }
+        return solver
+    }
+
+    static func decodeEvolve(_ node: TOMLNode, dimension d: Int) throws -> EvolveSettings {
+        let table = try node.table(allowed: ["t_end", "dt", "scheme", "frames", "initial"])
+        let tEndNode = try table.required("t_end")
+        let tEnd = try tEndNode.number()
+        guard tEnd > 0 else { throw tEndNode.fail("t_end must be positive, found \(tEnd)") }
+        let dtNode = try table.required("dt")
+        let dt = try dtNode.number()
+        guard dt > 0, dt <= tEnd else { throw dtNode.fail("dt must be positive and at most t_end, found \(dt)") }
+        var scheme = EvolveSettings.Scheme.crankNicolson
+        if let schemeNode = table.optional("scheme") {
+            let word = try schemeNode.string()
+            guard let s = EvolveSettings.Scheme(rawValue: word) else {
+                throw schemeNode.fail("unknown scheme '\(word)'; available: " + EvolveSettings.Scheme.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            scheme = s
+        }
+        var frames = 50
+        if let framesNode = table.optional("frames") {
+            frames = try framesNode.integer()
+            guard frames >= 1 else { throw framesNode.fail("frames must be at least 1, found \(frames)") }
+        }
+        let initial = try table.optional("initial").map { try decodeInitial($0, dimension: d) }
+        return EvolveSettings(tEnd: tEnd, dt: dt, scheme: scheme, frames: frames, initial: initial)
+    }
+
+    static func decodeInitial(_ node: TOMLNode, dimension d: Int) throws -> EvolveSettings.InitialCondition {
+        guard let raw = node.value.table, let typeValue = raw["type"] else { throw node.fail("expected a table with a 'type'") }
+        let typeNode = TOMLNode(value: typeValue, path: node.path + ".type", context: node.context)
+        switch try typeNode.string() {
+        case "gaussian":
+            let table = try node.table(allowed: ["type", "mean", "covariance"])
+            let covarianceNode = try table.required("covariance")
+            let covariance = try covarianceNode.matrix(size: d)
+            try checkDiffusion(covariance, node: covarianceNode)
+            return .gaussian(mean: try table.required("mean").numbers(count: d), covariance: covariance)
+        case "uniform":
+            _ = try node.table(allowed: ["type"])
+            return .uniform
+        case "delta":
+            let table = try node.table(allowed: ["type", "at"])
+            return .delta(at: try table.required("at").numbers(count: d))
+        case "file":
+            let table = try node.table(allowed: ["type", "path"])
+            return .file(path: try table.required("path").string())
+        case let other:
+            throw typeNode.fail("unknown initial condition '\(other)'; expected gaussian, uniform, delta or file")
+        }
+    }
+
+    static func decodeOutput(_ node: TOMLNode?, source: String) throws -> OutputSettings {
+        let defaultFile = URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent + ".h5"
+        guard let node else { return OutputSettings(file: defaultFile, fields: OutputField.allCases) }
+        let table = try node.table(allowed: ["file", "fields"])
+        let file = try table.optional("file")?.string() ?? defaultFile
+        if file.isEmpty { throw table.optional("file")!.fail("the output file name is empty") }
+        var fields = OutputField.allCases
+        if let fieldsNode = table.optional("fields") {
+            fields = try fieldsNode.array().map { item in
+                let word = try item.string()
+                guard let field = OutputField(rawValue: word) else {
+                    throw item.fail("unknown field '\(word)'; expected density, current, potential or velocity")
+                }
+                return field
+            }
+            if !fields.contains(.density) { fields.insert(.density, at: 0) }
+        }
+        return OutputSettings(file: file, fields: fields)
+    }
+
+    static func decodeParameters(_ node: TOMLNode?) throws -> [String: Double] {
+        guard let node else { return [:] }
+        guard let raw = node.value.table else { throw node.fail("expected a table of named numbers") }
+        let table = try node.table(allowed: Set(raw.keys))
+        var result: [String: Double] = [:]
+        for key in raw.keys { result[key] = try table.required(key).number() }
+        return result
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+
+extension Problem {
+    /// Refuses, before any work, a stationary problem that has no unique solution or does not fit in
+    /// memory (SPEC §3, "Bad input").
+    public func checkStationarySolvable(memoryLimit: Double = Double(ProcessInfo.processInfo.physicalMemory)) throws {
+        let context = decodingContext
+        if let k = grid.axes.firstIndex(where: { $0.boundary == .absorbing }) {
+            throw context.error("grid.boundary[\(k)]",
+                "an absorbing wall lets probability leave, so no stationary state exists; `fpsolve solve` needs reflecting or periodic walls (use `fpsolve evolve` to watch the mass leave)")
+        }
+        if case let .linear(model) = model {
+            // Unique stationary state on the box needs the noise to reach every direction through
+            // the drift (Kalman / Hörmander rank condition for linear drift):
+            // rank [D, A D, …, A^{d−1} D] = d.
+            var blocks: [Matrix] = [model.diffusionMatrix]
+            for _ in 1..<max(grid.dimension, 1) { blocks.append(model.driftMatrix * blocks.last!) }
+            var controllability = Matrix(rows: grid.dimension, columns: grid.dimension * blocks.count)
+            for (b, block) in blocks.enumerated() {
+                for i in 0..<grid.dimension { for j in 0..<grid.dimension { controllability[i, b * grid.dimension + j] = block[i, j] } }
+            }
+            let rank = try controllability.rank(relativeTolerance: 1e-10)
+            if rank < grid.dimension {
+                throw context.error("model.diffusion",
+                    "the noise reaches only \(rank) of \(grid.dimension) directions, even through the drift (rank of [D, AD, …] is \(rank)), so the stationary state is not unique; add noise or coupling")
+            }
+        }
+        let estimate = DirectSolveCost(grid: grid, ordering: solver.ordering)
+        if estimate.bytes > 0.8 * memoryLimit {
+            throw context.error("grid.cells", String(format:
+                "a direct stationary solve on %@ cells needs about %.1f GiB (estimated LU fill %.2g entries), more than 80%% of this machine's %.1f GiB; use fewer cells",
+                grid.shape.map(String.init).joined(separator: "×"), estimate.bytes / 1_073_741_824, estimate.factorNonzeros,
+                memoryLimit / 1_073_741_824))
+        }
+    }
+}
+
+/// A conservative estimate of what a direct (UMFPACK) stationary solve costs, from the fill of the
+/// LU factors measured on this scheme's operators (`fpsolve solve --json`, factor_nonzeros):
+///
+/// * 2-d, AMD: 200²: 3.4e6, 400²: 1.6e7 — about 7 n log₂ n; 10 n log₂ n is assumed;
+/// * 3-d, METIS: 24³: 5.7e6, 32³: 1.9e7, 40³: 4.9e7 — growth n^1.40; 1.9e7 (n/32³)^1.45 assumed;
+/// * 4-d, METIS: 10⁴: 7.7e6, 12⁴: 2.5e7, 14⁴: 6.8e7 — growth n^1.6; 2.55e7 (n/12⁴)^1.7 assumed;
+/// * AMD in 3-/4-d fills about 3× more than METIS (32³: 5.6e7; 12⁴: 5.9e7).
+///
+/// UMFPACK's peak memory was 9.7–11.7 bytes per factor entry; 16 are assumed, plus the fields
+/// (≈ 30 doubles per cell).
+public struct DirectSolveCost: Sendable {
+    public let factorNonzeros: Double
+    public let bytes: Double
+
+    public init(grid: Grid, ordering: SparseOrdering = .automatic) {
+        let n = Double(grid.cellCount)
+        var fill: Double
+        switch grid.dimension {
+        case 1: fill = 5 * n
+        case 2: fill = 10 * n * log2(max(n, 2))
+        case 3: fill = 1.9e7 * pow(n / 32_768, 1.45)
+        default: fill = 2.55e7 * pow(n / 20_736, 1.7)
+        }
+        if grid.dimension >= 3 && ordering.resolved(dimension: grid.dimension) != .metis { fill *= 3 }
+        factorNonzeros = fill
+        bytes = 16 * fill + 30 * 8 * n
+    }
+}

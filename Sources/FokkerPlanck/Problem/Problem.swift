@@ -1,0 +1,81 @@
+import Foundation
+
+/// One problem (SPEC §3): what to solve, not how. Holds no solver state.
+public struct Problem: Sendable {
+    public var title: String
+    public var grid: Grid
+    public var model: ModelSpecification
+    /// `[solve]`: options of the stationary solve.
+    public var solver: StationarySolver
+    /// `[evolve]`, when the file has one.
+    public var evolve: EvolveSettings?
+    public var output: OutputSettings
+    /// `[parameters]`: named numbers for expressions.
+    public var parameters: [String: Double]
+    /// The problem text after `--set` overrides (verbatim when there were none).
+    public var text: String
+    /// Where the problem came from (a path, or a description).
+    public var source: String
+    /// The file name, lines and overridden keys, for errors found after decoding.
+    var decodingContext: DecodingContext
+}
+
+/// The model of a problem, typed by its `type` key.
+public enum ModelSpecification: Sendable {
+    case linear(LinearModel)
+
+    /// The value of `model.type`.
+    public var typeName: String {
+        switch self {
+        case .linear: return "linear"
+        }
+    }
+
+    /// The drift and diffusion the scheme discretizes (Itô form).
+    public var coefficients: any DriftDiffusionModel {
+        switch self {
+        case let .linear(model): return model
+        }
+    }
+
+    public var temperature: Double { coefficients.temperature }
+
+    /// The stochastic-calculus convention the coefficients were given in (constant D: Itô is the
+    /// only meaningful one).
+    public var convention: String { "ito" }
+}
+
+/// Which fields a run writes beside the density.
+public enum OutputField: String, Sendable, CaseIterable {
+    case density, current, potential, velocity
+}
+
+/// `[output]`.
+public struct OutputSettings: Sendable {
+    /// Target file, relative to the working directory.
+    public var file: String
+    public var fields: [OutputField]
+}
+
+/// `[evolve]` (used by `fpsolve evolve`).
+public struct EvolveSettings: Sendable {
+    public enum Scheme: String, Sendable, CaseIterable {
+        case crankNicolson = "crank-nicolson"
+        case bdf2
+        case implicitEuler = "implicit-euler"
+        case spectral
+    }
+
+    public enum InitialCondition: Sendable {
+        case gaussian(mean: [Double], covariance: Matrix)
+        case uniform
+        case delta(at: [Double])
+        case file(path: String)
+    }
+
+    public var tEnd: Double
+    public var dt: Double
+    public var scheme: Scheme
+    public var frames: Int
+    public var initial: InitialCondition?
+}

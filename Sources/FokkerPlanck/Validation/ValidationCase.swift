@@ -1,0 +1,147 @@
+import Foundation
+import TOMLKit
+
+/// One validation case of `validation/cases/*.toml`: a problem, the closed form to compare with, the
+/// resolutions, and the acceptance thresholds (each argued in the case file's comments).
+///
+/// ```toml
+/// [case]
+/// description = "…"
+/// reference   = "ou-stationary"           # the closed form (THEORY §1)
+/// problem     = "../../grids/ou2d.toml"   # relative to the case file
+/// cells       = [[64, 64], [128, 128], [256, 256]]
+/// quick_cells = [[32, 32], [64, 64]]      # for --quick
+/// min_order   = 1.8                       # pairwise observed order of ρ, J and Φ
+/// max_density_error = 1e-3                # L1 error of ρ at the finest grid
+/// max_mass_error    = 1e-12
+/// max_residual      = 1e-12
+/// ```
+public struct ValidationCase: Sendable {
+    public enum Reference: String, Sendable, CaseIterable {
+        /// Stationary Gaussian of a stable linear model (Lyapunov), with its current and potential.
+        case ouStationary = "ou-stationary"
+    }
+
+    public let name: String
+    public let path: String
+    public let description: String
+    public let reference: Reference
+    public let problem: Problem
+    public let cells: [[Int]]
+    public let quickCells: [[Int]]
+    public let minOrder: Double?
+    public let maxDensityError: Double?
+    public let maxMassError: Double
+    public let maxResidual: Double
+
+    public init(contentsOf path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw FokkerPlanckError.badInput(file: path, keyPath: nil, line: nil, message: "cannot read the validation case")
+        }
+        let table: TOMLTable
+        do { table = try TOMLTable(string: text) } catch let error as TOMLParseError {
+            throw FokkerPlanckError.badInput(file: path, keyPath: nil, line: error.source.begin.line, message: "not valid TOML: \(error.description)")
+        }
+        let context = DecodingContext(file: path, locator: SourceLocator(text: text))
+        let root = try TOMLTableNode(table: table, path: "", context: context, allowed: ["case"])
+        let node = try root.required("case").table(allowed: [
+            "description", "reference", "problem", "cells", "quick_cells", "min_order", "max_density_error",
+            "max_mass_error", "max_residual",
+        ])
+        self.path = path
+        name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        description = try node.optional("description")?.string() ?? ""
+        let referenceNode = try node.required("reference")
+        let word = try referenceNode.string()
+        guard let reference = Reference(rawValue: word) else {
+            throw referenceNode.fail("unknown reference '\(word)'; available: " + Reference.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        self.reference = reference
+        let problemPath = try node.required("problem").string()
+        let resolved = problemPath.hasPrefix("/") ? problemPath
+            : URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(problemPath).standardized.path
+        let problem = try Problem(contentsOf: resolved)
+        self.problem = problem
+        let cells = try Self.cellList(node.optional("cells"), dimension: problem.grid.dimension) ?? [problem.grid.shape]
+        self.cells = cells
+        quickCells = try Self.cellList(node.optional("quick_cells"), dimension: problem.grid.dimension) ?? cells
+        minOrder = try node.optional("min_order")?.number()
+        maxDensityError = try node.optional("max_density_error")?.number()
+        maxMassError = try node.optional("max_mass_error")?.number() ?? 1e-12
+        maxResidual = try node.optional("max_residual")?.number() ?? 1e-12
+    }
+}
+
+extension ValidationCase {
+    static func cellList(_ node: TOMLNode?, dimension: Int) throws -> [[Int]]? {
+        guard let node else { return nil }
+        return try node.array().map { entry in
+            let counts = try entry.array().map { try $0.integer() }
+            guard counts.count == dimension, counts.allSatisfy({ $0 >= 3 }) else {
+                throw entry.fail("expected \(dimension) cell counts ≥ 3")
+            }
+            return counts
+        }
+    }
+}
+
+/// The outcome of one validation case.
+public struct ValidationResult: Sendable {
+    public struct Run: Sendable {
+        public let cells: [Int]
+        public let spacing: Double
+        public let errors: StationaryErrors
+        public let mass: Double
+        public let residual: Double
+        public let seconds: Double
+    }
+
+    public let name: String
+    public let runs: [Run]
+    public let orders: [String: [Double]]
+    public let failures: [String]
+    public var passed: Bool { failures.isEmpty }
+}
+
+extension ValidationCase {
+    /// Solves the case at each resolution and checks it against its closed form.
+    public func run(quick: Bool = false) throws -> ValidationResult {
+        let resolutions = quick ? quickCells : cells
+        guard case let .linear(model) = problem.model else {
+            throw FokkerPlanckError.badInput(file: path, keyPath: "case.reference", line: nil,
+                                             message: "the ou-stationary reference needs a linear model")
+        }
+        let reference = try OrnsteinUhlenbeckReference(model)
+        var runs: [ValidationResult.Run] = []
+        var failures: [String] = []
+        for counts in resolutions {
+            let grid = problem.grid.withCells(counts)
+            let start = DispatchTime.now()
+            let solution = try problem.solver.solve(FiniteVolumeScheme(grid: grid, model: model))
+            let run = ValidationResult.Run(cells: counts, spacing: grid.spacing.max()!,
+                                           errors: StationaryErrors(solution: solution, reference: reference),
+                                           mass: solution.mass, residual: solution.residual, seconds: seconds(since: start))
+            runs.append(run)
+            let label = counts.map(String.init).joined(separator: "×")
+            if abs(run.mass - 1) > maxMassError { failures.append("\(label): |mass − 1| = \(abs(run.mass - 1)) > \(maxMassError)") }
+            if run.residual > maxResidual { failures.append("\(label): residual \(run.residual) > \(maxResidual)") }
+        }
+        var orders: [String: [Double]] = [:]
+        if runs.count >= 2 {
+            let spacings = runs.map(\.spacing)
+            orders["density"] = observedOrders(errors: runs.map(\.errors.density), spacings: spacings)
+            orders["current"] = observedOrders(errors: runs.map(\.errors.current), spacings: spacings)
+            orders["potential"] = observedOrders(errors: runs.map(\.errors.potential), spacings: spacings)
+            if let minOrder {
+                for (field, values) in orders.sorted(by: { $0.key < $1.key }) where values.contains(where: { !($0 >= minOrder) }) {
+                    failures.append("\(field): observed orders \(values.map { String(format: "%.2f", $0) }) below \(minOrder)")
+                }
+            }
+        }
+        // The error bound applies to the full-resolution study; a quick run is coarser by design.
+        if !quick, let maxDensityError, let finest = runs.last, finest.errors.density > maxDensityError {
+            failures.append("density L1 error \(finest.errors.density) at the finest grid exceeds \(maxDensityError)")
+        }
+        return ValidationResult(name: name, runs: runs, orders: orders, failures: failures)
+    }
+}

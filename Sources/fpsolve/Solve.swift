@@ -1,0 +1,121 @@
+import ArgumentParser
+import FokkerPlanck
+import Foundation
+
+struct Solve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Solve for the stationary density and write it, with its current, leftover field and potential, to HDF5.",
+        discussion: """
+            The result goes to -o, or to [output].file of the problem (default: the problem's name with .h5),
+            relative to the working directory. It is written to a temporary file and renamed into place
+            when complete, so a failed run never leaves a partial or clobbered file.
+            """
+    )
+
+    @Argument(help: "The problem file (TOML).")
+    var problem: String
+
+    @Option(name: .shortAndLong, help: "The output HDF5 file (overrides [output].file).")
+    var output: String?
+
+    @Option(help: ArgumentHelp("Cell counts per axis, comma-separated (overrides grid.cells).", valueName: "n0,n1,…"))
+    var cells: String?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override one key of the problem file, e.g. model.temperature=0.5.", valueName: "KEY=VALUE"))
+    var overrides: [String] = []
+
+    @Flag(help: "Print one JSON object instead of the human summary.")
+    var json = false
+
+    @Flag(help: "Print nothing on success.")
+    var quiet = false
+
+    func run() throws {
+        var all = overrides
+        if let cells {
+            let counts = cells.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !counts.isEmpty, counts.allSatisfy({ Int($0) != nil }) else {
+                throw FokkerPlanckError.badInput(file: nil, keyPath: "--cells", line: nil,
+                                                 message: "expected comma-separated whole numbers such as 200,200, found '\(cells)'")
+            }
+            all.append("grid.cells=[\(counts.joined(separator: ","))]")
+        }
+        let start = DispatchTime.now()
+        let problem = try Problem(contentsOf: self.problem, overrides: all)
+        let target = output ?? problem.output.file
+        try checkWritable(target)
+        try problem.checkStationarySolvable()
+
+        Terminal.progress(quiet ? "" : "fpsolve: \(problem.grid.cellCount) cells, factorizing …")
+        let scheme = FiniteVolumeScheme(grid: problem.grid, model: problem.model.coefficients)
+        let solution = try problem.solver.solve(scheme)
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
+        try StationaryOutput.write(problem: problem, solution: solution, wallSeconds: wall, to: target)
+        let total = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
+
+        if json {
+            print(try jsonSummary(problem: problem, solution: solution, output: target, wall: total))
+        } else if !quiet {
+            print(humanSummary(problem: problem, solution: solution, output: target, wall: total))
+        }
+    }
+
+    /// Bad output locations are bad input: refused before any work.
+    func checkWritable(_ target: String) throws {
+        let directory = URL(fileURLWithPath: target).deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw FokkerPlanckError.badInput(file: nil, keyPath: "output.file", line: nil,
+                                             message: "the output directory \(directory) does not exist")
+        }
+        guard FileManager.default.isWritableFile(atPath: directory) else {
+            throw FokkerPlanckError.badInput(file: nil, keyPath: "output.file", line: nil,
+                                             message: "the output directory \(directory) is not writable")
+        }
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: target, isDirectory: &isDir), isDir.boolValue {
+            throw FokkerPlanckError.badInput(file: nil, keyPath: "output.file", line: nil, message: "\(target) is a directory")
+        }
+    }
+
+    func humanSummary(problem: Problem, solution: StationarySolution, output: String, wall: Double) -> String {
+        let grid = problem.grid
+        let stats = solution.factorization
+        let axes = grid.axes.map { "\($0.name) ∈ [\(fmt($0.lower)), \(fmt($0.upper))] (\($0.boundary.rawValue))" }.joined(separator: ", ")
+        return """
+            \(problem.title)
+              model     \(problem.model.typeName), d = \(grid.dimension), T = \(fmt(problem.model.temperature))
+              grid      \(grid.shape.map(String.init).joined(separator: "×")) = \(grid.cellCount) cells; \(axes)
+              solver    UMFPACK LU, ordering \(stats.ordering): nnz(A) \(stats.matrixNonzeros), nnz(L+U) \(stats.lowerNonzeros + stats.upperNonzeros) (fill \(String(format: "%.1f", stats.fillRatio))×), peak \(String(format: "%.1f", stats.peakMemoryBytes / 1_048_576)) MiB
+              time      \(String(format: "%.3f", wall)) s (assembly \(String(format: "%.3f", solution.assemblySeconds)) s, factor+solve \(String(format: "%.3f", solution.solveSeconds)) s)
+              residual  \(String(format: "%.2e", solution.residual))  (‖Lρ‖∞ / ‖L‖∞‖ρ‖∞)
+              mass      \(String(format: "%.15f", solution.mass))
+              min ρ     \(String(format: "%.3e", solution.minimumDensity))
+              output    \(output)
+            """
+    }
+
+    func jsonSummary(problem: Problem, solution: StationarySolution, output: String, wall: Double) throws -> String {
+        let stats = solution.factorization
+        let object: [String: Any] = [
+            "output": output,
+            "title": problem.title,
+            "model_type": problem.model.typeName,
+            "cells": problem.grid.shape,
+            "wall_seconds": wall,
+            "assembly_seconds": solution.assemblySeconds,
+            "solve_seconds": solution.solveSeconds,
+            "residual": solution.residual,
+            "mass": solution.mass,
+            "min_density": solution.minimumDensity,
+            "factor_nonzeros": stats.lowerNonzeros + stats.upperNonzeros,
+            "matrix_nonzeros": stats.matrixNonzeros,
+            "factor_peak_memory_bytes": stats.peakMemoryBytes,
+            "ordering": stats.ordering,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+func fmt(_ x: Double) -> String { String(format: "%g", x) }
