@@ -1,0 +1,50 @@
+# FokkerPlanck — build, run, test, benchmark.
+#
+#   make run     set up, build, solve the default problem (grids/ou2d.toml), print where the result is
+#   make test    set up, build, run every test: Swift tests, validation cases, outside (Python) checks
+#   make bench   fpsolve against the Python solver fplanck (not a test)
+#
+# Set-up is part of each target: missing Debian packages are installed with apt-get, Python
+# packages go into the git-ignored .venv. One release build serves the tests and the binary
+# (numerical code is 10–50× slower in debug builds).
+
+SWIFT_FLAGS := -c release -Xswiftc -enable-testing
+BIN_DIR      = $(shell swift build $(SWIFT_FLAGS) --show-bin-path)
+FPSOLVE      = $(BIN_DIR)/fpsolve
+PYTHON       = .venv/bin/python
+
+.PHONY: all deps venv build run test swift-test validate outside-check bench clean
+
+all: build
+
+deps:
+	@scripts/ensure-system-packages.sh
+
+venv: deps
+	@scripts/ensure-venv.sh validation/requirements.txt
+
+build: deps
+	swift build $(SWIFT_FLAGS)
+
+run: build
+	@mkdir -p out
+	$(FPSOLVE) solve grids/ou2d.toml -o out/ou2d.h5
+	@echo "result: $(CURDIR)/out/ou2d.h5  (inspect it with: $(FPSOLVE) inspect out/ou2d.h5)"
+
+swift-test: build
+	swift test $(SWIFT_FLAGS)
+
+validate: build
+	$(FPSOLVE) validate --quick
+
+outside-check: build venv
+	$(PYTHON) validation/check_outputs.py --fpsolve $(FPSOLVE)
+
+test: swift-test validate outside-check
+
+bench: build
+	@scripts/ensure-venv.sh validation/requirements.txt benchmarks/requirements.txt
+	$(PYTHON) benchmarks/bench_fplanck.py --fpsolve $(FPSOLVE)
+
+clean:
+	rm -rf .build out

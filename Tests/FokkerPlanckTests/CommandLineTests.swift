@@ -1,0 +1,205 @@
+import FokkerPlanck
+import Foundation
+import XCTest
+
+/// `fpsolve` as a user runs it: exit statuses, messages, and the promise that a refused or failed
+/// run never creates or modifies an output file (SPEC §3–4).
+final class CommandLineTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("fpsolve-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// fpsolve, built beside this test bundle.
+    var executable: URL {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var folder = bundle.deletingLastPathComponent()
+        if bundle.pathExtension != "xctest" { folder = bundle.deletingLastPathComponent() }
+        while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("fpsolve").path), folder.path != "/" {
+            folder = folder.deletingLastPathComponent()
+        }
+        return folder.appendingPathComponent("fpsolve")
+    }
+
+    static var repository: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    struct Run { var status: Int32; var stdout: String; var stderr: String }
+
+    func fpsolve(_ arguments: [String]) throws -> Run {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                   stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    let good = """
+        title = "test"
+        [grid]
+        axes = ["x", "y"]
+        lower = [-4, -3]
+        upper = [4, 3]
+        cells = [24, 20]
+        [model]
+        type = "linear"
+        drift_matrix = [[1, 0.3], [-0.4, 2]]
+        diffusion = [[0.5, 0.2], [0.2, 0.3]]
+        """
+
+    func write(_ text: String, to name: String = "problem.toml") throws -> String {
+        let url = directory.appendingPathComponent(name)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    // MARK: Success
+
+    func testSolveWritesFileAndJSONSummary() throws {
+        let problem = try write(good)
+        let run = try fpsolve(["solve", problem, "-o", "out.h5", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
+        for key in ["output", "cells", "wall_seconds", "residual", "mass"] { XCTAssertNotNil(json[key], key) }
+        XCTAssertEqual(json["cells"] as? [Int], [24, 20])
+        XCTAssertEqual(json["mass"] as! Double, 1, accuracy: 1e-12)
+        let summary = try OutputSummary(contentsOf: directory.appendingPathComponent("out.h5").path)
+        XCTAssertEqual(summary.datasets.map(\.name).sorted(),
+                       ["current_x", "current_y", "density", "potential", "velocity_x", "velocity_y", "x", "y"])
+        XCTAssertEqual(summary.datasets.first { $0.name == "density" }?.shape, [24, 20])
+        XCTAssertEqual(summary.attribute("model_type"), .string("linear"))
+        XCTAssertEqual(summary.attribute("problem"), .string(good))
+        let inspect = try fpsolve(["inspect", "out.h5"])
+        XCTAssertEqual(inspect.status, 0)
+        XCTAssertTrue(inspect.stdout.contains("residual"))
+        XCTAssertTrue(inspect.stdout.contains("density"))
+    }
+
+    func testOverridesAndCellsReachTheSolveAndTheStoredProblem() throws {
+        let problem = try write(good)
+        let run = try fpsolve(["solve", problem, "-o", "o.h5", "--cells", "12,10", "--set", "model.temperature=2", "--quiet"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(run.stdout, "")
+        let summary = try OutputSummary(contentsOf: directory.appendingPathComponent("o.h5").path)
+        XCTAssertEqual(summary.attribute("cells"), .integers([12, 10]))
+        XCTAssertEqual(summary.attribute("temperature"), .double(2))
+        guard case let .string(text)? = summary.attribute("problem") else { return XCTFail("no problem text") }
+        // The stored text is a problem file that reproduces the run.
+        let stored = try Problem(text: text)
+        XCTAssertEqual(stored.grid.shape, [12, 10])
+        XCTAssertEqual(stored.model.temperature, 2)
+    }
+
+    func testOutputFileDefaultsToTheProblemName() throws {
+        let problem = try write(good, to: "named.toml")
+        XCTAssertEqual(try fpsolve(["solve", problem, "--quiet"]).status, 0)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("named.h5").path))
+    }
+
+    func testHelpListsTheCommands() throws {
+        let run = try fpsolve(["--help"])
+        XCTAssertEqual(run.status, 0)
+        for command in ["solve", "validate", "inspect"] { XCTAssertTrue(run.stdout.contains(command), command) }
+        let solve = try fpsolve(["solve", "--help"])
+        for flag in ["--output", "--cells", "--set", "--json", "--quiet"] { XCTAssertTrue(solve.stdout.contains(flag), flag) }
+    }
+
+    // MARK: Bad input
+
+    /// Every kind of bad input of SPEC §3: exit 2, a message naming the file and the key, and an
+    /// existing output untouched with no temporary file left.
+    func testBadInputIsRefusedWithoutTouchingOutput() throws {
+        let cases: [(name: String, text: String, extra: [String], mentions: [String])] = [
+            ("unknown key", good + "\nsolver = 1\n", [], ["model.solver", "unknown key"]),
+            ("unknown top-level table", good.replacingOccurrences(of: "[grid]", with: "[gird]\n[grid]"), [], ["gird"]),
+            ("wrong type", good.replacingOccurrences(of: "cells = [24, 20]", with: "cells = \"many\""), [], ["grid.cells"]),
+            ("non-square D", good.replacingOccurrences(of: "[[0.5, 0.2], [0.2, 0.3]]", with: "[[0.5, 0.2, 0.1], [0.2, 0.3, 0.1]]"), [], ["model.diffusion"]),
+            ("non-symmetric D", good.replacingOccurrences(of: "[0.2, 0.3]]", with: "[0.1, 0.3]]"), [], ["model.diffusion[1][0]", "symmetric"]),
+            ("indefinite D", good.replacingOccurrences(of: "[[0.5, 0.2], [0.2, 0.3]]", with: "[[0.5, 0.9], [0.9, 0.3]]"), [], ["model.diffusion", "semi-definite"]),
+            ("lower ≥ upper", good.replacingOccurrences(of: "upper = [4, 3]", with: "upper = [4, -3]"), [], ["grid.upper[1]"]),
+            ("too few cells", good.replacingOccurrences(of: "cells = [24, 20]", with: "cells = [24, 2]"), [], ["grid.cells[1]"]),
+            ("NaN", good.replacingOccurrences(of: "lower = [-4, -3]", with: "lower = [nan, -3]"), [], ["grid.lower[0]", "finite"]),
+            ("infinity", good.replacingOccurrences(of: "[-0.4, 2]", with: "[-0.4, inf]"), [], ["model.drift_matrix[1][1]"]),
+            ("unknown model type", good.replacingOccurrences(of: "\"linear\"", with: "\"lineer\""), [], ["model.type", "lineer"]),
+            ("absorbing walls", good + "", ["--set", "grid.boundary=[\"absorbing\", \"reflecting\"]"], ["grid.boundary", "stationary"]),
+            ("noise that misses a direction", good.replacingOccurrences(of: "[[0.5, 0.2], [0.2, 0.3]]", with: "[[0.5, 0], [0, 0]]")
+                .replacingOccurrences(of: "[[1, 0.3], [-0.4, 2]]", with: "[[1, 0], [0, 2]]"), [], ["model.diffusion", "not unique"]),
+            ("grid too large for memory", good, ["--cells", "400,400,400"], ["grid.cells"]),
+            ("grid beyond memory", good.replacingOccurrences(of: "cells = [24, 20]", with: "cells = [40000, 40000]"), [], ["grid.cells", "GiB"]),
+            ("malformed TOML", good + "\n[model\n", [], ["line"]),
+            ("bad --set", good, ["--set", "nonsense"], ["KEY=VALUE"]),
+            ("bad --cells", good, ["--cells", "a,b"], ["--cells"]),
+            ("missing output directory", good, ["-o", "no/such/dir/out.h5"], ["does not exist"]),
+        ]
+        let keep = directory.appendingPathComponent("keep.h5")
+        for testCase in cases {
+            try Data("precious".utf8).write(to: keep)
+            let problem = try write(testCase.text)
+            var arguments = ["solve", problem]
+            if !testCase.extra.contains("-o") { arguments += ["-o", keep.path] }
+            let run = try fpsolve(arguments + testCase.extra)
+            XCTAssertEqual(run.status, 2, "\(testCase.name): \(run.stderr)")
+            for word in testCase.mentions {
+                XCTAssertTrue(run.stderr.contains(word), "\(testCase.name): '\(word)' not in: \(run.stderr)")
+            }
+            if !testCase.extra.contains("-o") && !testCase.name.hasPrefix("bad --cells") && !testCase.name.hasPrefix("bad --set") {
+                XCTAssertTrue(run.stderr.contains("problem.toml"), "\(testCase.name): file not named: \(run.stderr)")
+            }
+            XCTAssertEqual(try String(contentsOf: keep, encoding: .utf8), "precious", testCase.name)
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".tmp-") }
+            XCTAssertEqual(leftovers, [], testCase.name)
+        }
+    }
+
+    func testUnknownOptionAndMissingFileAreBadInput() throws {
+        XCTAssertEqual(try fpsolve(["solve", "--no-such-flag", "x.toml"]).status, 2)
+        let missing = try fpsolve(["solve", "missing.toml"])
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertTrue(missing.stderr.contains("missing.toml"))
+        XCTAssertEqual(try fpsolve(["inspect", "missing.h5"]).status, 2)
+    }
+
+    func testValidateReportsCasesAndFailsWhenACaseFails() throws {
+        let cases = directory.appendingPathComponent("cases")
+        try FileManager.default.createDirectory(at: cases, withIntermediateDirectories: true)
+        let problem = try write(good)
+        try """
+            [case]
+            reference = "ou-stationary"
+            problem = "\(problem)"
+            cells = [[64, 48], [128, 96]]
+            min_order = 1.8
+            """.write(to: cases.appendingPathComponent("fine.toml"), atomically: true, encoding: .utf8)
+        // An impossible bound: the error at 24×20 is ~5e-2, far above 1e-9.
+        try """
+            [case]
+            reference = "ou-stationary"
+            problem = "\(problem)"
+            cells = [[24, 20]]
+            max_density_error = 1e-9
+            """.write(to: cases.appendingPathComponent("strict.toml"), atomically: true, encoding: .utf8)
+        let pass = try fpsolve(["validate", "fine", "--cases-directory", cases.path])
+        XCTAssertEqual(pass.status, 0, pass.stdout + pass.stderr)
+        XCTAssertTrue(pass.stdout.contains("1 passed, 0 failed"))
+        let fail = try fpsolve(["validate", "--cases-directory", cases.path, "--json"])
+        XCTAssertEqual(fail.status, 1)
+        let json = try JSONSerialization.jsonObject(with: Data(fail.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(json["failed"] as? Int, 1)
+        XCTAssertEqual(json["passed"] as? Int, 1)
+    }
+}

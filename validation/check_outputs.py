@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Outside check of fpsolve's output files, independent of the Swift code.
+
+For every problem in grids/ it runs `fpsolve solve`, opens the HDF5 output with xarray (h5netcdf
+engine) and h5py, checks the layout of SPEC §5 (named, coordinate-labelled dimensions, the root
+attributes, normalisation), and compares the density with the stationary Gaussian of the problem's
+linear model computed here with scipy.linalg.solve_continuous_lyapunov. It also checks that bad
+input is refused with exit status 2 without touching an existing output file.
+
+Prints one line per check and closes with 'N passed, N failed'; exits 1 on any failure.
+"""
+import argparse
+import hashlib
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+
+import h5py
+import numpy as np
+import scipy.linalg
+import xarray as xr
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRED_ATTRIBUTES = ["title", "problem", "model_type", "convention", "fpsolve_version", "created",
+                       "solver", "residual", "mass"]
+
+# L1 error of ρ allowed at each example's own resolution. The scheme is second order; these bounds
+# are about twice what was measured (ou2d 200²: 2.0e-3, phase2d 192²: 7.1e-4, sgd-quadratic 192²:
+# 1.8e-3, ou3d 32³: 8.9e-3, ou4d 10⁴: 7.9e-2 — a coarse 4-d grid) and far below a broken layout
+# (a transposed or mislabelled density gives errors of order 1).
+L1_BOUND = {"ou1d": 1e-12, "ou2d": 4e-3, "phase2d": 1.5e-3, "sgd-quadratic": 4e-3, "ou3d": 1.8e-2, "ou4d": 0.16}
+
+
+class Checks:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, name, condition, detail=""):
+        status = "ok  " if condition else "FAIL"
+        print(f"{status} {name}" + (f" ({detail})" if detail else ""))
+        if condition:
+            self.passed += 1
+        else:
+            self.failed += 1
+
+
+def stationary_gaussian(problem, axes_values):
+    """ρ(x) of N(center, S), A S + S Aᵀ = 2D, on the grid given by the coordinate arrays."""
+    model = problem["model"]
+    a = np.array(model["drift_matrix"], dtype=float)
+    d = np.array(model["diffusion"], dtype=float)
+    center = np.array(model.get("center", [0.0] * len(a)), dtype=float)
+    s = scipy.linalg.solve_continuous_lyapunov(a, 2 * d)
+    precision = np.linalg.inv(s)
+    mesh = np.meshgrid(*axes_values, indexing="ij")
+    z = np.stack([m - c for m, c in zip(mesh, center)], axis=-1)
+    quadratic = np.einsum("...i,ij,...j->...", z, precision, z)
+    return np.exp(-0.5 * quadratic) / math.sqrt((2 * math.pi) ** len(a) * np.linalg.det(s))
+
+
+def check_example(path, fpsolve, workdir, checks):
+    name = path.stem
+    problem = tomllib.loads(path.read_text())
+    out = Path(workdir) / f"{name}.h5"
+    run = subprocess.run([fpsolve, "solve", str(path), "-o", str(out), "--quiet"], capture_output=True, text=True)
+    checks.check(f"{name}: fpsolve solve exits 0", run.returncode == 0, run.stderr.strip())
+    if run.returncode != 0:
+        return
+    axes = problem["grid"].get("axes", [f"x{k}" for k in range(len(problem["grid"]["lower"]))])
+    with xr.open_dataset(out, engine="h5netcdf") as ds:
+        density = ds["density"]
+        checks.check(f"{name}: xarray density dims are the axes", list(density.dims) == axes,
+                     f"{list(density.dims)} vs {axes}")
+        coords = [ds[a].values for a in axes]
+        for a, lo, hi, n in zip(axes, problem["grid"]["lower"], problem["grid"]["upper"], problem["grid"]["cells"]):
+            h = (hi - lo) / n
+            expected = lo + (np.arange(n) + 0.5) * h
+            checks.check(f"{name}: coordinate {a} is the cell centres", np.allclose(ds[a].values, expected, rtol=0, atol=1e-12 * max(abs(lo), abs(hi))))
+        volume = np.prod([(hi - lo) / n for lo, hi, n in zip(problem["grid"]["lower"], problem["grid"]["upper"], problem["grid"]["cells"])])
+        rho = density.values
+        mass = rho.sum() * volume
+        checks.check(f"{name}: Σ ρ V = 1", abs(mass - 1) < 1e-12, f"{mass:.16f}")
+        exact = stationary_gaussian(problem, coords)
+        l1 = np.abs(rho - exact).sum() * volume
+        checks.check(f"{name}: L1(ρ − Gaussian from scipy) ≤ {L1_BOUND[name]:g}", l1 <= L1_BOUND[name], f"{l1:.3e}")
+        for a in axes:
+            for field in (f"current_{a}", f"velocity_{a}"):
+                checks.check(f"{name}: {field} present with the density's dims",
+                             field in ds and list(ds[field].dims) == axes)
+        checks.check(f"{name}: potential min is 0", "potential" in ds and abs(float(np.nanmin(ds["potential"].values))) < 1e-12)
+        missing = [k for k in REQUIRED_ATTRIBUTES if k not in ds.attrs]
+        checks.check(f"{name}: root attributes", not missing, f"missing {missing}" if missing else "")
+        stored = tomllib.loads(ds.attrs.get("problem", ""))
+        checks.check(f"{name}: the stored problem text is the problem", stored == problem)
+    with h5py.File(out, "r") as f:
+        checks.check(f"{name}: h5py reads /density with shape (n_0, …)", f["density"].shape == tuple(problem["grid"]["cells"]))
+        checks.check(f"{name}: /{axes[0]} is a dimension scale", f[axes[0]].attrs.get("CLASS") == b"DIMENSION_SCALE")
+
+
+def check_refusal(fpsolve, workdir, checks):
+    """Bad input: exit status 2, a message naming the key, an existing output untouched."""
+    target = Path(workdir) / "keep.h5"
+    target.write_bytes(b"precious")
+    digest = hashlib.sha256(target.read_bytes()).hexdigest()
+    bad = Path(workdir) / "bad.toml"
+    bad.write_text((ROOT / "grids" / "ou2d.toml").read_text().replace("[0.2, 0.3]]", "[0.25, 0.3]]"))
+    run = subprocess.run([fpsolve, "solve", str(bad), "-o", str(target)], capture_output=True, text=True)
+    checks.check("non-symmetric D is refused with exit status 2", run.returncode == 2, f"exit {run.returncode}")
+    checks.check("the message names the key", "model.diffusion" in run.stderr, run.stderr.strip()[:200])
+    checks.check("the existing output is untouched", hashlib.sha256(target.read_bytes()).hexdigest() == digest)
+    leftovers = [p.name for p in Path(workdir).iterdir() if ".tmp-" in p.name]
+    checks.check("no temporary file is left behind", not leftovers, str(leftovers))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--fpsolve", required=True, help="path of the fpsolve executable")
+    args = parser.parse_args()
+    checks = Checks()
+    with tempfile.TemporaryDirectory() as workdir:
+        for path in sorted((ROOT / "grids").glob("*.toml")):
+            check_example(path, args.fpsolve, workdir, checks)
+        check_refusal(args.fpsolve, workdir, checks)
+    print(f"{checks.passed} passed, {checks.failed} failed")
+    return 1 if checks.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
