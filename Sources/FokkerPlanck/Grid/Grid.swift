@@ -103,10 +103,18 @@ public struct Grid: Sendable, Equatable {
     }
 
     /// Σ_c v_c · cell volume — the discrete integral of a cell-centred field.
+    ///
+    /// Summed with Neumaier's compensated summation, so the error stays a few ulps whatever the
+    /// number of cells (a plain sum of 10⁶ terms can lose 1e-10 relative); mass checks to 1e-12
+    /// depend on it.
     public func integrate(_ values: [Double]) -> Double {
         precondition(values.count == cellCount)
-        var s = 0.0
-        for v in values { s += v }
-        return s * cellVolume
+        var sum = 0.0, compensation = 0.0
+        for v in values {
+            let t = sum + v
+            if abs(sum) >= abs(v) { compensation += (sum - t) + v } else { compensation += (v - t) + sum }
+            sum = t
+        }
+        return (sum + compensation) * cellVolume
     }
 }

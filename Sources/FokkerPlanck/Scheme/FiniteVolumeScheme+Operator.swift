@@ -14,10 +14,7 @@ extension FiniteVolumeScheme {
 
     /// Assembles L row by row: row c collects +F/h_k from the face before c and −F/h_k from the face
     /// after it, along every axis.
-    ///
-    /// - Parameter replacingRow: when given, that row is replaced by a dense row of `value`s (the
-    ///   normalisation Σ ρ = const of the stationary solve).
-    public func assemble(replacingRow replaced: (row: Int, value: Double)? = nil) -> SparseMatrix {
+    public func assemble() -> SparseMatrix {
         let n = grid.cellCount, d = grid.dimension
         let perRow = 1 + 2 * d + 4 * d * (d - 1) * (d > 1 ? 1 : 0)
         var builder = SparseRowBuilder(rows: n, columns: n, estimatedNonzeros: n * perRow)
@@ -25,10 +22,6 @@ extension FiniteVolumeScheme {
         var stencil = FaceStencil()
         var index = [Int](repeating: 0, count: d)
         for c in 0..<n {
-            if let replaced, replaced.row == c {
-                builder.addDenseRow(value: replaced.value)
-                continue
-            }
             grid.multiIndex(c, into: &index)
             for k in 0..<d {
                 let base = c - index[k] * grid.strides[k]

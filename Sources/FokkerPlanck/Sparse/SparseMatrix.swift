@@ -56,6 +56,28 @@ public struct SparseMatrix: Sendable, Equatable {
         (0..<columns).map { j in (columnStarts[j]..<columnStarts[j + 1]).reduce(0) { $0 + values[$1] } }
     }
 
+    /// The same matrix with row `row` replaced by `value` · e_row (only the diagonal entry left).
+    public func replacingRow(_ row: Int, withDiagonal value: Double) -> SparseMatrix {
+        precondition(rows == columns && row < rows)
+        var starts = [Int](repeating: 0, count: columns + 1)
+        var newRows: [Int] = [], newValues: [Double] = []
+        newRows.reserveCapacity(nonzeroCount)
+        newValues.reserveCapacity(nonzeroCount)
+        for j in 0..<columns {
+            var placed = false
+            for p in columnStarts[j]..<columnStarts[j + 1] {
+                let i = rowIndices[p]
+                if j == row && !placed && i > row { newRows.append(row); newValues.append(value); placed = true }
+                if i == row { continue }
+                newRows.append(i)
+                newValues.append(values[p])
+            }
+            if j == row && !placed { newRows.append(row); newValues.append(value) }
+            starts[j + 1] = newRows.count
+        }
+        return SparseMatrix(rows: rows, columns: columns, columnStarts: starts, rowIndices: newRows, values: newValues)
+    }
+
     /// The entry A_ij (0 when not stored).
     public subscript(i: Int, j: Int) -> Double {
         for p in columnStarts[j]..<columnStarts[j + 1] where rowIndices[p] == i { return values[p] }
@@ -110,12 +132,6 @@ public struct SparseRowBuilder {
         }
         touched.removeAll(keepingCapacity: true)
         rowStarts.append(columnIndices.count)
-    }
-
-    /// Replaces the current row by a dense row with the same value in every column.
-    public mutating func addDenseRow(value: Double) {
-        for c in 0..<columns { add(column: c, value) }
-        endRow()
     }
 
     public func build() -> SparseMatrix {

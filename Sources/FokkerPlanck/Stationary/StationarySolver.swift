@@ -41,56 +41,69 @@ extension StationarySolver {
     /// Solves L ρ = 0, Σ ρ V = 1.
     ///
     /// L is singular (1ᵀL = 0 by conservation, so its rows are linearly dependent) and is never
-    /// handed to the factorization as is: one row — the cell at the middle of the grid — is replaced
-    /// by the normalisation Σ_c ρ_c = 1/V. Because the rows of L sum to zero that row's equation is
-    /// implied by the others, so the modified system has the same solution and is non-singular
-    /// exactly when the stationary state is unique. UMFPACK's row scaling takes care of the dense
-    /// row's magnitude.
+    /// handed to the factorization as is: the row of one cell r is replaced by the equation
+    /// s ρ_r = s (s = |L_rr|, to keep the row scaled like its neighbours). Because the rows of L sum
+    /// to zero, the dropped equation is implied by the others, so the modified system has the
+    /// stationary state as its solution, up to scale, and is non-singular exactly when that state is
+    /// unique. The result is then normalised to Σ ρ V = 1.
+    ///
+    /// Pinning one cell keeps the matrix as sparse (and its pattern as nearly symmetric) as L:
+    /// replacing the row by the dense mass row Σ ρ_c = 1/V instead was measured 6× slower to factor
+    /// (400² harmonic: 5.9 s against 0.9 s), because the dense row enters every frontal matrix.
+    /// r is the middle cell; should the density there be negligible against its maximum (the
+    /// solution would then be huge or overflow), the solve is repeated pinned at the maximum.
     public func solve(_ scheme: FiniteVolumeScheme) throws -> StationarySolution {
         let grid = scheme.grid
         guard !grid.axes.contains(where: { $0.boundary == .absorbing }) else {
             throw FokkerPlanckError.badInput(file: nil, keyPath: "grid.boundary", line: nil,
                 message: "an absorbing wall lets probability leave, so no stationary state exists; use `fpsolve evolve` or reflecting/periodic walls")
         }
-        let volume = grid.cellVolume
         let middle = grid.strides.enumerated().reduce(0) { $0 + (grid.shape[$1.offset] / 2) * $1.element }
 
         let assemblyStart = DispatchTime.now()
-        let matrix = scheme.assemble(replacingRow: (middle, 1.0))
+        let operatorMatrix = scheme.assemble()
         let assemblySeconds = seconds(since: assemblyStart)
-
-        var rhs = [Double](repeating: 0, count: grid.cellCount)
-        rhs[middle] = 1 / volume
         let solveStart = DispatchTime.now()
-        let analysis = try SparseLUAnalysis(pattern: matrix, ordering: ordering.resolved(dimension: grid.dimension))
-        let lu = try analysis.factor(matrix)
-        let density = try lu.solve(rhs)
+        var (density, statistics) = try solvePinned(operatorMatrix, at: middle, dimension: grid.dimension)
+        let finite = density.filter(\.isFinite)
+        let peak = finite.map(abs).max() ?? .infinity
+        if finite.count < density.count || peak > 1e200 {
+            // ρ at the middle cell is negligible against the maximum: pin where ρ is largest.
+            let magnitude = density.map { $0.isFinite ? abs($0) : Double.infinity }
+            let top = magnitude.indices.max { magnitude[$0] < magnitude[$1] }!
+            (density, statistics) = try solvePinned(operatorMatrix, at: top, dimension: grid.dimension)
+        }
         let solveSeconds = seconds(since: solveStart)
 
         guard density.allSatisfy(\.isFinite) else {
             throw FokkerPlanckError.solverFailed("the stationary density is not finite (singular operator?)")
         }
+        let total = grid.integrate(density)
+        guard total > 0 else { throw FokkerPlanckError.solverFailed("the stationary density has no positive mass") }
+        for c in density.indices { density[c] /= total }
         let mass = grid.integrate(density)
 
         // Residual of the original, unmodified equations, from the face fluxes.
         let (divergence, _) = scheme.fluxDivergence(density)
-        let operatorNorm = Self.infinityNorm(of: matrix, excludingRow: middle)
+        let operatorNorm = operatorMatrix.infinityNorm
         let densityNorm = density.reduce(0) { max($0, abs($1)) }
         let residual = (divergence.reduce(0) { max($0, abs($1)) }) / max(operatorNorm * densityNorm, .leastNormalMagnitude)
         guard residual <= residualLimit else {
             throw FokkerPlanckError.solverFailed(String(format: "relative residual %.3e exceeds %.1e: the stationary state is not unique or the factorization is unstable", residual, residualLimit))
         }
         return StationarySolution(scheme: scheme, density: density, residual: residual, mass: mass,
-                                  minimumDensity: min(0, density.min() ?? 0), factorization: lu.statistics,
+                                  minimumDensity: min(0, density.min() ?? 0), factorization: statistics,
                                   assemblySeconds: assemblySeconds, solveSeconds: solveSeconds)
     }
 
-    static func infinityNorm(of matrix: SparseMatrix, excludingRow excluded: Int) -> Double {
-        var sums = [Double](repeating: 0, count: matrix.rows)
-        for j in 0..<matrix.columns {
-            for p in matrix.columnStarts[j]..<matrix.columnStarts[j + 1] { sums[matrix.rowIndices[p]] += abs(matrix.values[p]) }
-        }
-        sums[excluded] = 0
-        return sums.max() ?? 0
+    /// Factors L with row `cell` replaced by |L_cc| e_cell and solves for ρ with ρ_cell = 1.
+    private func solvePinned(_ operatorMatrix: SparseMatrix, at cell: Int, dimension: Int) throws -> ([Double], FactorizationStatistics) {
+        let scale = max(abs(operatorMatrix[cell, cell]), .leastNormalMagnitude)
+        let pinned = operatorMatrix.replacingRow(cell, withDiagonal: scale)
+        var rhs = [Double](repeating: 0, count: operatorMatrix.rows)
+        rhs[cell] = scale
+        let analysis = try SparseLUAnalysis(pattern: pinned, ordering: ordering.resolved(dimension: dimension))
+        let lu = try analysis.factor(pinned)
+        return (try lu.solve(rhs), lu.statistics)
     }
 }
