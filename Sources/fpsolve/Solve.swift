@@ -46,7 +46,7 @@ struct Solve: ParsableCommand {
         try checkWritable(target)
         try problem.checkStationarySolvable()
 
-        Terminal.progress(quiet ? "" : "fpsolve: \(problem.grid.cellCount) cells, factorizing …")
+        if !quiet && !json { Terminal.progress("fpsolve: \(problem.grid.cellCount) cells, assembling and factorizing …") }
         let scheme = FiniteVolumeScheme(grid: problem.grid, model: problem.model.coefficients)
         let solution = try problem.solver.solve(scheme)
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
