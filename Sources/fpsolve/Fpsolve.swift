@@ -17,7 +17,7 @@ struct Fpsolve: ParsableCommand {
             Problem files are TOML; see README.md and the examples in grids/.
             """,
         version: fpsolveVersion,
-        subcommands: [Solve.self, Validate.self, Inspect.self]
+        subcommands: [Solve.self, Evolve.self, Validate.self, Inspect.self]
     )
 
     static func main() {
@@ -27,6 +27,8 @@ struct Fpsolve: ParsableCommand {
         } catch let error as FokkerPlanckError {
             Terminal.error("fpsolve: " + error.description)
             Foundation.exit(error.exitStatus)
+        } catch let exit as ExitCode {
+            Foundation.exit(exit.rawValue)
         } catch let failure as ValidationFailed {
             Terminal.error("fpsolve: " + failure.message)
             Foundation.exit(1)

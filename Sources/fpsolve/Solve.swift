@@ -32,18 +32,11 @@ struct Solve: ParsableCommand {
 
     func run() throws {
         var all = overrides
-        if let cells {
-            let counts = cells.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            guard !counts.isEmpty, counts.allSatisfy({ Int($0) != nil }) else {
-                throw FokkerPlanckError.badInput(file: nil, keyPath: "--cells", line: nil,
-                                                 message: "expected comma-separated whole numbers such as 200,200, found '\(cells)'")
-            }
-            all.append("grid.cells=[\(counts.joined(separator: ","))]")
-        }
+        if let cells { all.append(try Self.cellsOverride(cells)) }
         let start = DispatchTime.now()
         let problem = try Problem(contentsOf: self.problem, overrides: all)
         let target = output ?? problem.output.file
-        try checkWritable(target)
+        try Self.checkWritable(target)
         try problem.checkStationarySolvable()
 
         if !quiet && !json { Terminal.progress("fpsolve: \(problem.grid.cellCount) cells, assembling and factorizing …") }
@@ -60,8 +53,18 @@ struct Solve: ParsableCommand {
         }
     }
 
+    /// `--cells 200,200` as the override `grid.cells=[200,200]`.
+    static func cellsOverride(_ cells: String) throws -> String {
+        let counts = cells.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !counts.isEmpty, counts.allSatisfy({ Int($0) != nil }) else {
+            throw FokkerPlanckError.badInput(file: nil, keyPath: "--cells", line: nil,
+                                             message: "expected comma-separated whole numbers such as 200,200, found '\(cells)'")
+        }
+        return "grid.cells=[\(counts.joined(separator: ","))]"
+    }
+
     /// Bad output locations are bad input: refused before any work.
-    func checkWritable(_ target: String) throws {
+    static func checkWritable(_ target: String) throws {
         let directory = URL(fileURLWithPath: target).deletingLastPathComponent().path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {

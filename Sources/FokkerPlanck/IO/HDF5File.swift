@@ -92,6 +92,41 @@ final class HDF5File {
 
     func closeDataset(_ dataset: hid_t) { H5Dclose(dataset) }
 
+    /// Creates an extendible dataset of frames: shape (0, frameShape…), unlimited along the first
+    /// axis, chunked one frame at a time (scalar series in chunks of 1024) and compressed.
+    func createFrameSeries(_ name: String, frameShape: [Int], attributes: [(String, AttributeValue)] = []) throws -> hid_t {
+        var dims = [hsize_t(0)] + frameShape.map { hsize_t($0) }
+        var maxDims = [fp_h5s_unlimited()] + frameShape.map { hsize_t($0) }
+        let space = H5Screate_simple(Int32(dims.count), &dims, &maxDims)
+        defer { H5Sclose(space) }
+        let dcpl = H5Pcreate(fp_h5p_dataset_create())
+        defer { H5Pclose(dcpl) }
+        var chunk = [hsize_t(frameShape.isEmpty ? 1024 : 1)] + frameShape.map { hsize_t($0) }
+        try check(H5Pset_chunk(dcpl, Int32(chunk.count), &chunk), "chunking \(name)")
+        if !frameShape.isEmpty { try check(H5Pset_deflate(dcpl, 4), "compressing \(name)") }
+        let dataset = H5Dcreate2(id, name, fp_h5t_ieee_f64le(), space, fp_h5p_default(), dcpl, fp_h5p_default())
+        guard dataset >= 0 else { throw FokkerPlanckError.io("\(path): creating dataset \(name) failed") }
+        for (key, value) in attributes { try writeAttribute(key, value, on: dataset) }
+        return dataset
+    }
+
+    /// Writes frame `index` (extending the series to index + 1 frames).
+    func appendFrame(_ dataset: hid_t, index: Int, frameShape: [Int], values: [Double]) throws {
+        var extent = [hsize_t(index + 1)] + frameShape.map { hsize_t($0) }
+        try check(H5Dset_extent(dataset, &extent), "extending a frame series")
+        let fileSpace = H5Dget_space(dataset)
+        defer { H5Sclose(fileSpace) }
+        var start = [hsize_t(index)] + frameShape.map { _ in hsize_t(0) }
+        var count = [hsize_t(1)] + frameShape.map { hsize_t($0) }
+        try check(H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, &start, nil, &count, nil), "selecting a frame")
+        let memorySpace = H5Screate_simple(Int32(count.count), &count, nil)
+        defer { H5Sclose(memorySpace) }
+        try check(H5Dwrite(dataset, fp_h5t_native_double(), memorySpace, fileSpace, fp_h5p_default(), values), "writing a frame")
+    }
+
+    /// Pushes what is written so far to disk.
+    func flush() { H5Fflush(id, H5F_SCOPE_GLOBAL) }
+
     /// Makes a 1-d dataset a dimension scale named `name`.
     func makeDimensionScale(_ dataset: hid_t, name: String) throws {
         try check(H5DSset_scale(dataset, name), "making \(name) a dimension scale")

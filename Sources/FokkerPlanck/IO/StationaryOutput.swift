@@ -11,10 +11,35 @@ import Foundation
 public enum StationaryOutput {
     public static func write(problem: Problem, solution: StationarySolution, wallSeconds: Double, to path: String) throws {
         let grid = solution.grid
-        let fields = DerivedFields(density: solution.density, scheme: solution.scheme, temperature: problem.model.temperature)
         let stats = solution.factorization
         let solver = "finite volumes (Scharfetter–Gummel, centred cross-diffusion); UMFPACK sparse LU (ordering \(stats.ordering)) of the generator with one row replaced by the normalisation"
-        var root: [(String, AttributeValue)] = [
+        let root = commonAttributes(problem: problem, solver: solver, factorization: stats) + [
+            ("residual", .double(solution.residual)),
+            ("mass", .double(solution.mass)),
+            ("min_density", .double(solution.minimumDensity)),
+            ("wall_seconds", .double(wallSeconds)),
+        ]
+
+        let datasets = fieldDatasets(density: solution.density, scheme: solution.scheme, problem: problem)
+
+        try AtomicOutput.write(to: path) { file in
+            let scales = try writeCoordinates(grid: grid, file: file)
+            defer { scales.forEach(file.closeDataset) }
+            for dataset in datasets {
+                let id = try file.writeDataset(dataset.name, shape: grid.shape, values: dataset.values, attributes: dataset.attributes)
+                defer { file.closeDataset(id) }
+                for (k, scale) in scales.enumerated() { try file.attachScale(scale, to: id, dimension: k) }
+            }
+            for (key, value) in root { try file.writeRootAttribute(key, value) }
+        }
+    }
+
+    /// The root attributes every output carries: what was solved, with what, and the grid.
+    static func commonAttributes(problem: Problem, solver: String, factorization stats: FactorizationStatistics)
+        -> [(String, AttributeValue)] {
+        let grid = problem.grid
+        return [
+            ("_NCProperties", .string("version=2,fpsolve=\(fpsolveVersion),hdf5=\(hdf5Version)")),
             ("title", .string(problem.title)),
             ("problem", .string(problem.text)),
             ("model_type", .string(problem.model.typeName)),
@@ -22,10 +47,7 @@ public enum StationaryOutput {
             ("fpsolve_version", .string(fpsolveVersion)),
             ("created", .string(ISO8601DateFormatter().string(from: Date()))),
             ("solver", .string(solver)),
-            ("residual", .double(solution.residual)),
-            ("mass", .double(solution.mass)),
             ("temperature", .double(problem.model.temperature)),
-            ("min_density", .double(solution.minimumDensity)),
             ("cells", .integers(grid.shape)),
             ("lower", .doubles(grid.axes.map(\.lower))),
             ("upper", .doubles(grid.axes.map(\.upper))),
@@ -34,14 +56,19 @@ public enum StationaryOutput {
             ("factor_fill_ratio", .double(stats.fillRatio)),
             ("factor_peak_memory_bytes", .double(stats.peakMemoryBytes)),
             ("factor_seconds", .double(stats.symbolicSeconds + stats.numericSeconds)),
-            ("wall_seconds", .double(wallSeconds)),
         ]
-        root.append(("_NCProperties", .string("version=2,fpsolve=\(fpsolveVersion),hdf5=\(hdf5Version)")))
+    }
 
+    /// The per-field datasets (name, values, attributes) of a density, as `[output].fields` asks.
+    static func fieldDatasets(density: [Double], scheme: FiniteVolumeScheme, problem: Problem)
+        -> [(name: String, values: [Double], attributes: [(String, AttributeValue)])] {
+        let grid = scheme.grid
         var datasets: [(name: String, values: [Double], attributes: [(String, AttributeValue)])] = [
-            ("density", solution.density, [("long_name", .string("probability density ρ (Σ ρ · cell volume = 1)"))]),
+            ("density", density, [("long_name", .string("probability density ρ (Σ ρ · cell volume = 1)"))]),
         ]
         let wanted = Set(problem.output.fields)
+        guard wanted.contains(.current) || wanted.contains(.velocity) || wanted.contains(.potential) else { return datasets }
+        let fields = DerivedFields(density: density, scheme: scheme, temperature: problem.model.temperature)
         for (k, axis) in grid.axes.enumerated() where wanted.contains(.current) {
             datasets.append(("current_\(axis.name)", fields.current[k],
                              [("long_name", .string("probability current J_\(axis.name) (from the scheme's face fluxes)"))]))
@@ -55,17 +82,7 @@ public enum StationaryOutput {
                              [("long_name", .string("potential Φ = −T log ρ, min Φ = 0 (NaN where ρ ≤ 0)")),
                               ("units", .string("temperature units (T = \(problem.model.temperature))"))]))
         }
-
-        try AtomicOutput.write(to: path) { file in
-            let scales = try writeCoordinates(grid: grid, file: file)
-            defer { scales.forEach(file.closeDataset) }
-            for dataset in datasets {
-                let id = try file.writeDataset(dataset.name, shape: grid.shape, values: dataset.values, attributes: dataset.attributes)
-                defer { file.closeDataset(id) }
-                for (k, scale) in scales.enumerated() { try file.attachScale(scale, to: id, dimension: k) }
-            }
-            for (key, value) in root { try file.writeRootAttribute(key, value) }
-        }
+        return datasets
     }
 
     /// Writes `/<axis>` for every axis as a dimension scale; returns their ids (caller closes).

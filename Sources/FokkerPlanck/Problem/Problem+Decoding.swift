@@ -162,7 +162,7 @@ extension Problem {
         var frames = 50
         if let framesNode = table.optional("frames") {
             frames = try framesNode.integer()
-            guard frames >= 1 else { throw framesNode.fail("frames must be at least 1, found \(frames)") }
+            guard frames >= 2 else { throw framesNode.fail("frames must be at least 2 (t = 0 and t_end are both written), found \(frames)") }
         }
         let initial = try table.optional("initial").map { try decodeInitial($0, dimension: d) }
         return EvolveSettings(tEnd: tEnd, dt: dt, scheme: scheme, frames: frames, initial: initial)

@@ -35,6 +35,33 @@ extension Problem {
     }
 }
 
+extension Problem {
+    /// Refuses, before any work, an evolution that is not fully specified or does not fit.
+    public func checkEvolvable(memoryLimit: Double = Double(ProcessInfo.processInfo.physicalMemory)) throws -> EvolveSettings {
+        let context = decodingContext
+        guard let settings = evolve else {
+            throw context.error("evolve", "`fpsolve evolve` needs an [evolve] table (t_end, dt, initial; or --t-end and --dt)")
+        }
+        guard settings.initial != nil else {
+            throw context.error("evolve.initial", "missing the initial condition, e.g. initial = { type = \"gaussian\", mean = [...], covariance = [[...]] }")
+        }
+        if settings.scheme == .spectral {
+            throw context.error("evolve.scheme", "the spectral scheme is not implemented yet; use crank-nicolson, bdf2 or implicit-euler")
+        }
+        guard settings.frames >= 2 else {
+            throw context.error("evolve.frames", "at least 2 frames are needed (t = 0 and t_end)")
+        }
+        // One factorization of I − cΔt L: the pattern of L, so the stationary estimate applies.
+        let estimate = DirectSolveCost(grid: grid, ordering: solver.ordering)
+        let frameBytes = Double(grid.cellCount) * 8 * Double(2 + 2 * grid.dimension)
+        if estimate.bytes + frameBytes > 0.8 * memoryLimit {
+            throw context.error("grid.cells", String(format: "an implicit evolution on %@ cells needs about %.1f GiB, more than 80%% of this machine's %.1f GiB; use fewer cells",
+                grid.shape.map(String.init).joined(separator: "×"), (estimate.bytes + frameBytes) / 1_073_741_824, memoryLimit / 1_073_741_824))
+        }
+        return settings
+    }
+}
+
 /// A conservative estimate of what a direct (UMFPACK) stationary solve costs, from the fill of the
 /// LU factors measured on this scheme's operators (`fpsolve solve --json`, factor_nonzeros):
 ///

@@ -78,4 +78,12 @@ public struct EvolveSettings: Sendable {
     public var scheme: Scheme
     public var frames: Int
     public var initial: InitialCondition?
+
+    public init(tEnd: Double, dt: Double, scheme: Scheme = .crankNicolson, frames: Int = 50, initial: InitialCondition? = nil) {
+        self.tEnd = tEnd
+        self.dt = dt
+        self.scheme = scheme
+        self.frames = frames
+        self.initial = initial
+    }
 }

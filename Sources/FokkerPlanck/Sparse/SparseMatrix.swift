@@ -78,6 +78,28 @@ public struct SparseMatrix: Sendable, Equatable {
         return SparseMatrix(rows: rows, columns: columns, columnStarts: starts, rowIndices: newRows, values: newValues)
     }
 
+    /// α I + β A for a square A, with every diagonal entry stored (inserted where A has none).
+    public func shifted(identity alpha: Double, plus beta: Double) -> SparseMatrix {
+        precondition(rows == columns)
+        var starts = [Int](repeating: 0, count: columns + 1)
+        var newRows: [Int] = [], newValues: [Double] = []
+        newRows.reserveCapacity(nonzeroCount + columns)
+        newValues.reserveCapacity(nonzeroCount + columns)
+        for j in 0..<columns {
+            var placed = false
+            for p in columnStarts[j]..<columnStarts[j + 1] {
+                let i = rowIndices[p]
+                if !placed && i > j { newRows.append(j); newValues.append(alpha); placed = true }
+                if i == j { newRows.append(i); newValues.append(alpha + beta * values[p]); placed = true; continue }
+                newRows.append(i)
+                newValues.append(beta * values[p])
+            }
+            if !placed { newRows.append(j); newValues.append(alpha) }
+            starts[j + 1] = newRows.count
+        }
+        return SparseMatrix(rows: rows, columns: columns, columnStarts: starts, rowIndices: newRows, values: newValues)
+    }
+
     /// The entry A_ij (0 when not stored).
     public subscript(i: Int, j: Int) -> Double {
         for p in columnStarts[j]..<columnStarts[j + 1] where rowIndices[p] == i { return values[p] }

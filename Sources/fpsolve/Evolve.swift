@@ -1,0 +1,153 @@
+import ArgumentParser
+import Dispatch
+import FokkerPlanck
+import Foundation
+import Synchronization
+
+struct Evolve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evolve a density in time and write the frames (density and requested fields) to HDF5.",
+        discussion: """
+            Frames go to a temporary file beside the target, renamed onto it when the run completes.
+            On SIGINT or SIGTERM the run stops at the next step and the frames done so far are kept,
+            valid and marked complete = 0, in <target>.partial.h5; the target is not touched. Exit
+            status: 0 done, 1 the solver failed (non-finite values, mass drift), 2 bad input,
+            130 interrupted (SIGINT), 143 terminated (SIGTERM).
+            """
+    )
+
+    @Argument(help: "The problem file (TOML) with an [evolve] table.")
+    var problem: String
+
+    @Option(name: .shortAndLong, help: "The output HDF5 file (overrides [output].file).")
+    var output: String?
+
+    @Option(name: .customLong("t-end"), help: "Final time (overrides evolve.t_end).")
+    var tEnd: Double?
+
+    @Option(help: "Time step (overrides evolve.dt); shrunk if needed so that frames fall on steps.")
+    var dt: Double?
+
+    @Option(help: "Number of frames written, t = 0 included (overrides evolve.frames).")
+    var frames: Int?
+
+    @Option(help: ArgumentHelp("Cell counts per axis, comma-separated (overrides grid.cells).", valueName: "n0,n1,…"))
+    var cells: String?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override one key of the problem file.", valueName: "KEY=VALUE"))
+    var overrides: [String] = []
+
+    @Flag(help: "Print one JSON object instead of the human summary.")
+    var json = false
+
+    @Flag(help: "Print nothing on success.")
+    var quiet = false
+
+    func run() throws {
+        var all = overrides
+        if let tEnd { all.append("evolve.t_end=\(tEnd)") }
+        if let dt { all.append("evolve.dt=\(dt)") }
+        if let frames { all.append("evolve.frames=\(frames)") }
+        if let cells { all.append(try Solve.cellsOverride(cells)) }
+        let problem = try Problem(contentsOf: self.problem, overrides: all)
+        let target = output ?? problem.output.file
+        try Solve.checkWritable(target)
+        let settings = try problem.checkEvolvable()
+        let (initial, startTime) = try settings.initial!.density(on: problem.grid)
+
+        let scheme = FiniteVolumeScheme(grid: problem.grid, model: problem.model.coefficients)
+        let evolution = Evolution(scheme: scheme, settings: settings, startTime: startTime)
+        let writer = try EvolutionWriter(problem: problem, scheme: scheme, target: target)
+        let signals = SignalWatch()
+        let progress = ProgressLine(enabled: !quiet && !json && Terminal.stderrIsTerminal)
+
+        let summary: EvolutionSummary
+        do {
+            summary = try evolution.run(initial: initial, observers: [writer],
+                                        progress: { progress.update(step: $0, total: $1, time: $2) },
+                                        shouldStop: { signals.received != 0 })
+        } catch {
+            progress.clear()
+            if let partial = writer.abandon(nil) { Terminal.error("fpsolve: frames written so far kept in \(partial)") }
+            throw error
+        }
+        progress.clear()
+        if summary.outcome == .stopped {
+            let partial = writer.abandon(summary)
+            let signal = signals.received
+            Terminal.error("fpsolve: interrupted at t = \(summary.finalTime) after \(summary.framesWritten) frames; "
+                           + (partial.map { "kept in \($0) (complete = 0); " } ?? "") + "\(target) was not touched")
+            throw ExitCode(128 + signal)
+        }
+        try writer.finish(summary)
+        if json {
+            let object: [String: Any] = [
+                "output": target, "cells": problem.grid.shape, "wall_seconds": summary.seconds,
+                "frames": summary.framesWritten, "steps": summary.steps, "dt": summary.dt, "t_final": summary.finalTime,
+                "mass_drift": summary.massDrift, "most_negative_density": summary.mostNegativeDensity,
+                "scheme": settings.scheme.rawValue,
+            ]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+        } else if !quiet {
+            print("""
+                \(problem.title)
+                  grid      \(problem.grid.shape.map(String.init).joined(separator: "×")) = \(problem.grid.cellCount) cells
+                  scheme    \(settings.scheme.rawValue), dt = \(String(format: "%g", summary.dt)), \(summary.steps) steps, t = \(String(format: "%g", startTime)) → \(String(format: "%g", summary.finalTime))
+                  time      \(String(format: "%.3f", summary.seconds)) s
+                  mass      drift \(String(format: "%.2e", summary.massDrift)) over the run; most negative ρ \(String(format: "%.2e", summary.mostNegativeDensity))
+                  output    \(target) (\(summary.framesWritten) frames)
+                """)
+        }
+    }
+}
+
+/// Records SIGINT / SIGTERM instead of dying, so that the run can stop at the next step and keep
+/// its frames. Signals are delivered to a dispatch source on a background queue.
+final class SignalWatch {
+    /// Shared with the handlers, which run on the signal queue.
+    private final class State: Sendable {
+        let signal = Atomic<Int32>(0)
+    }
+
+    private let state = State()
+    private var sources: [any DispatchSourceSignal] = []
+
+    init() {
+        let queue = DispatchQueue(label: "fpsolve.signals")
+        let state = self.state
+        for number in [SIGINT, SIGTERM] {
+            Foundation.signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { state.signal.store(number, ordering: .relaxed) }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    /// The signal received (0 if none).
+    var received: Int32 { state.signal.load(ordering: .relaxed) }
+}
+
+/// "t = 0.52 / 2  (1234 steps/s, ETA 3 s)" on stderr, redrawn at most twice a second.
+final class ProgressLine {
+    let enabled: Bool
+    let start = DispatchTime.now()
+    var last = DispatchTime.now()
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(step: Int, total: Int, time: Double) {
+        guard enabled else { return }
+        let now = DispatchTime.now()
+        guard now.uptimeNanoseconds - last.uptimeNanoseconds > 500_000_000 || step == total else { return }
+        last = now
+        let elapsed = Double(now.uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
+        let rate = Double(step) / max(elapsed, 1e-9)
+        let eta = Double(total - step) / max(rate, 1e-9)
+        FileHandle.standardError.write(Data(String(format: "\r  t = %-10.4g step %d/%d  (%.0f steps/s, ETA %.0f s)   ", time, step, total, rate, eta).utf8))
+    }
+
+    func clear() {
+        if enabled { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}
