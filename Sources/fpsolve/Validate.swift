@@ -76,11 +76,16 @@ struct Validate: ParsableCommand {
 
     func report(_ result: ValidationResult, description: String) -> String {
         var lines = ["\(result.passed ? "PASS" : "FAIL")  \(result.name)  \(description)"]
-        lines.append("      cells            L1(ρ)       L1(J)       Φ error     |mass−1|    residual    time")
+        let names = result.runs.first?.errors.map(\.name) ?? []
+        lines.append("      " + "cells".padding(toLength: 17, withPad: " ", startingAt: 0)
+                     + (names + ["|mass−1|", "residual", "time"]).map { $0.padding(toLength: 12, withPad: " ", startingAt: 0) }.joined())
         for run in result.runs {
-            let cells = run.cells.map(String.init).joined(separator: "×").padding(toLength: 16, withPad: " ", startingAt: 0)
-            lines.append("      " + cells + " " + String(format: "%-11.3e %-11.3e %-11.3e %-11.1e %-11.1e %.2f s", run.errors.density,
-                                run.errors.current, run.errors.potential, abs(run.mass - 1), run.residual, run.seconds))
+            let cells = run.cells.map(String.init).joined(separator: "×").padding(toLength: 17, withPad: " ", startingAt: 0)
+            let values = run.errors.map { String(format: "%-12.3e", $0.value) }.joined()
+                + String(format: "%-12.1e", abs(run.mass - 1))
+                + (run.residual.map { String(format: "%-12.1e", $0) } ?? "—".padding(toLength: 12, withPad: " ", startingAt: 0))
+                + String(format: "%.2f s", run.seconds)
+            lines.append("      " + cells + values)
         }
         for (field, orders) in result.orders.sorted(by: { $0.key < $1.key }) {
             lines.append("      observed order \(field): " + orders.map { String(format: "%.2f", $0) }.joined(separator: ", "))
@@ -97,8 +102,10 @@ struct Validate: ParsableCommand {
                 "failures": result.failures,
                 "orders": result.orders,
                 "runs": result.runs.map { run -> [String: Any] in
-                    ["cells": run.cells, "density_l1": run.errors.density, "current_l1": run.errors.current,
-                     "potential_error": run.errors.potential, "mass": run.mass, "residual": run.residual, "seconds": run.seconds]
+                    var entry: [String: Any] = ["cells": run.cells, "mass": run.mass, "seconds": run.seconds,
+                                                "errors": Dictionary(uniqueKeysWithValues: run.errors.map { ($0.name, $0.value) })]
+                    if let residual = run.residual { entry["residual"] = residual }
+                    return entry
                 },
             ]
         }

@@ -114,9 +114,98 @@ final class CommandLineTests: XCTestCase {
     func testHelpListsTheCommands() throws {
         let run = try fpsolve(["--help"])
         XCTAssertEqual(run.status, 0)
-        for command in ["solve", "validate", "inspect"] { XCTAssertTrue(run.stdout.contains(command), command) }
+        for command in ["solve", "evolve", "validate", "inspect"] { XCTAssertTrue(run.stdout.contains(command), command) }
         let solve = try fpsolve(["solve", "--help"])
         for flag in ["--output", "--cells", "--set", "--json", "--quiet"] { XCTAssertTrue(solve.stdout.contains(flag), flag) }
+    }
+
+    // MARK: Evolve
+
+    var evolving: String {
+        good + """
+
+            [evolve]
+            t_end = 1.0
+            dt = 0.05
+            scheme = "crank-nicolson"
+            frames = 5
+            initial = { type = "gaussian", mean = [1.0, 0.0], covariance = [[0.1, 0.0], [0.0, 0.1]] }
+            """
+    }
+
+    let gaussianLine = "initial = { type = \"gaussian\", mean = [1.0, 0.0], covariance = [[0.1, 0.0], [0.0, 0.1]] }"
+    let fileLine = "initial = { type = \"file\", path = \"first.h5\" }"
+
+    func testEvolveContinuesFromAnEarlierFile() throws {
+        let problem = try write(evolving)
+        XCTAssertEqual(try fpsolve(["evolve", problem, "-o", "first.h5", "--quiet"]).status, 0)
+        // The second leg starts from the last frame of the first, at its time.
+        let second = try write(evolving.replacingOccurrences(of: gaussianLine, with: fileLine), to: "second.toml")
+        let run = try fpsolve(["evolve", second, "-o", "second.h5", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        // One run over the whole interval, with the same steps.
+        XCTAssertEqual(try fpsolve(["evolve", problem, "-o", "whole.h5", "--t-end", "2", "--frames", "9", "--quiet"]).status, 0)
+        let secondTime = try OutputSummary.read("time", from: directory.appendingPathComponent("second.h5").path).values
+        XCTAssertEqual(secondTime.first!, 1, accuracy: 1e-14)
+        XCTAssertEqual(secondTime.last!, 2, accuracy: 1e-14)
+        let a = try OutputSummary.read("density", from: directory.appendingPathComponent("second.h5").path)
+        let b = try OutputSummary.read("density", from: directory.appendingPathComponent("whole.h5").path)
+        let n = 24 * 20
+        // Crank–Nicolson restarts exactly: the same steps on the same data, up to round-off.
+        XCTAssertLessThan(zip(a.values.suffix(n), b.values.suffix(n)).map { abs($0 - $1) }.max()!, 1e-12)
+        let bad = evolving.replacingOccurrences(of: gaussianLine, with: fileLine)
+            .replacingOccurrences(of: "cells = [24, 20]", with: "cells = [24, 21]")
+        let mismatch = try fpsolve(["evolve", try write(bad, to: "bad.toml"), "-o", "bad.h5"])
+        XCTAssertEqual(mismatch.status, 2, mismatch.stderr)
+        XCTAssertTrue(mismatch.stderr.contains("first.h5"), mismatch.stderr)
+    }
+
+    /// SIGINT stops the run at the next step: a valid partial file with complete = 0 beside an
+    /// untouched target, exit status 130.
+    func testInterruptedEvolveKeepsFramesAndLeavesTargetUntouched() throws {
+        let problem = try write(evolving.replacingOccurrences(of: "cells = [24, 20]", with: "cells = [120, 100]"))
+        let keep = directory.appendingPathComponent("keep.h5")
+        try Data("precious".utf8).write(to: keep)
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["evolve", problem, "-o", keep.path, "--dt", "1e-5", "--frames", "2001", "--quiet"]
+        process.currentDirectoryURL = directory
+        process.standardError = Pipe()
+        try process.run()
+        // Let it factor and write the first frames (a frame every 50 steps of a few ms).
+        Thread.sleep(forTimeInterval: 1.5)
+        XCTAssertTrue(process.isRunning, "the run should take far longer than 1.5 s")
+        process.interrupt()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 130)
+        XCTAssertEqual(try String(contentsOf: keep, encoding: .utf8), "precious")
+        let partial = directory.appendingPathComponent("keep.partial.h5").path
+        let summary = try OutputSummary(contentsOf: partial)
+        XCTAssertEqual(summary.attribute("complete"), .integer(0))
+        let time = try OutputSummary.read("time", from: partial).values
+        let density = try OutputSummary.read("density", from: partial)
+        XCTAssertGreaterThanOrEqual(time.count, 1)
+        XCTAssertLessThan(time.count, 2001)
+        XCTAssertEqual(density.shape, [time.count, 120, 100])
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".tmp-") }
+        XCTAssertEqual(leftovers, [])
+    }
+
+    func testEvolveBadInput() throws {
+        let cases: [(String, String, String)] = [
+            ("no [evolve]", good, "evolve"),
+            ("spectral", evolving.replacingOccurrences(of: "crank-nicolson", with: "spectral"), "evolve.scheme"),
+            ("unknown scheme", evolving.replacingOccurrences(of: "crank-nicolson", with: "rk4"), "evolve.scheme"),
+            ("negative dt", evolving.replacingOccurrences(of: "dt = 0.05", with: "dt = -0.05"), "evolve.dt"),
+            ("one frame", evolving.replacingOccurrences(of: "frames = 5", with: "frames = 1"), "evolve.frames"),
+            ("bad initial", evolving.replacingOccurrences(of: "\"gaussian\"", with: "\"gausian\""), "evolve.initial.type"),
+        ]
+        for (name, text, mentions) in cases {
+            let run = try fpsolve(["evolve", try write(text), "-o", "e.h5"])
+            XCTAssertEqual(run.status, 2, "\(name): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains(mentions), "\(name): \(run.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("e.h5").path), name)
+        }
     }
 
     // MARK: Bad input

@@ -20,6 +20,9 @@ public struct ValidationCase: Sendable {
     public enum Reference: String, Sendable, CaseIterable {
         /// Stationary Gaussian of a stable linear model (Lyapunov), with its current and potential.
         case ouStationary = "ou-stationary"
+        /// The Gaussian transient of a linear model from the Gaussian `[evolve].initial`, at every
+        /// frame: density, mean and covariance (errors are the maxima over the frames).
+        case ouTransient = "ou-transient"
     }
 
     public let name: String
@@ -90,10 +93,14 @@ public struct ValidationResult: Sendable {
     public struct Run: Sendable {
         public let cells: [Int]
         public let spacing: Double
-        public let errors: StationaryErrors
+        /// Named errors against the closed form, in display order; the first is the density's L1.
+        public let errors: [(name: String, value: Double)]
         public let mass: Double
-        public let residual: Double
+        /// Relative residual of a stationary solve, or nil.
+        public let residual: Double?
         public let seconds: Double
+
+        public func error(_ name: String) -> Double? { errors.first { $0.name == name }?.value }
     }
 
     public let name: String
@@ -109,29 +116,29 @@ extension ValidationCase {
         let resolutions = quick ? quickCells : cells
         guard case let .linear(model) = problem.model else {
             throw FokkerPlanckError.badInput(file: path, keyPath: "case.reference", line: nil,
-                                             message: "the ou-stationary reference needs a linear model")
+                                             message: "the \(reference.rawValue) reference needs a linear model")
         }
-        let reference = try OrnsteinUhlenbeckReference(model)
         var runs: [ValidationResult.Run] = []
         var failures: [String] = []
         for counts in resolutions {
             let grid = problem.grid.withCells(counts)
             let start = DispatchTime.now()
-            let solution = try problem.solver.solve(FiniteVolumeScheme(grid: grid, model: model))
-            let run = ValidationResult.Run(cells: counts, spacing: grid.spacing.max()!,
-                                           errors: StationaryErrors(solution: solution, reference: reference),
-                                           mass: solution.mass, residual: solution.residual, seconds: seconds(since: start))
+            let run: ValidationResult.Run
+            switch reference {
+            case .ouStationary: run = try stationaryRun(model: model, grid: grid, start: start)
+            case .ouTransient: run = try transientRun(model: model, grid: grid, start: start)
+            }
             runs.append(run)
             let label = counts.map(String.init).joined(separator: "×")
             if abs(run.mass - 1) > maxMassError { failures.append("\(label): |mass − 1| = \(abs(run.mass - 1)) > \(maxMassError)") }
-            if run.residual > maxResidual { failures.append("\(label): residual \(run.residual) > \(maxResidual)") }
+            if let residual = run.residual, residual > maxResidual { failures.append("\(label): residual \(residual) > \(maxResidual)") }
         }
         var orders: [String: [Double]] = [:]
         if runs.count >= 2 {
             let spacings = runs.map(\.spacing)
-            orders["density"] = observedOrders(errors: runs.map(\.errors.density), spacings: spacings)
-            orders["current"] = observedOrders(errors: runs.map(\.errors.current), spacings: spacings)
-            orders["potential"] = observedOrders(errors: runs.map(\.errors.potential), spacings: spacings)
+            for (name, _) in runs[0].errors {
+                orders[name] = observedOrders(errors: runs.map { $0.error(name)! }, spacings: spacings)
+            }
             if let minOrder {
                 for (field, values) in orders.sorted(by: { $0.key < $1.key }) where values.contains(where: { !($0 >= minOrder) }) {
                     failures.append("\(field): observed orders \(values.map { String(format: "%.2f", $0) }) below \(minOrder)")
@@ -139,9 +146,53 @@ extension ValidationCase {
             }
         }
         // The error bound applies to the full-resolution study; a quick run is coarser by design.
-        if !quick, let maxDensityError, let finest = runs.last, finest.errors.density > maxDensityError {
-            failures.append("density L1 error \(finest.errors.density) at the finest grid exceeds \(maxDensityError)")
+        if !quick, let maxDensityError, let finest = runs.last, let error = finest.errors.first?.value, error > maxDensityError {
+            failures.append("density L1 error \(error) at the finest grid exceeds \(maxDensityError)")
         }
         return ValidationResult(name: name, runs: runs, orders: orders, failures: failures)
+    }
+
+    private func stationaryRun(model: LinearModel, grid: Grid, start: DispatchTime) throws -> ValidationResult.Run {
+        let reference = try OrnsteinUhlenbeckReference(model)
+        let solution = try problem.solver.solve(FiniteVolumeScheme(grid: grid, model: model))
+        let errors = StationaryErrors(solution: solution, reference: reference)
+        return ValidationResult.Run(cells: grid.shape, spacing: grid.spacing.max()!,
+                                    errors: [("L1(ρ)", errors.density), ("L1(J)", errors.current), ("Φ error", errors.potential)],
+                                    mass: solution.mass, residual: solution.residual, seconds: seconds(since: start))
+    }
+
+    private func transientRun(model: LinearModel, grid: Grid, start: DispatchTime) throws -> ValidationResult.Run {
+        guard let settings = problem.evolve, case let .gaussian(mean0, covariance0)? = settings.initial else {
+            throw FokkerPlanckError.badInput(file: path, keyPath: "case.reference", line: nil,
+                                             message: "the ou-transient reference needs [evolve] with a gaussian initial condition")
+        }
+        let transient = try OrnsteinUhlenbeckTransient(model, initialMean: mean0, initialCovariance: covariance0)
+        let recorder = FrameCollector()
+        let evolution = Evolution(scheme: FiniteVolumeScheme(grid: grid, model: model), settings: settings)
+        _ = try evolution.run(initial: try settings.initial!.density(on: grid).density, observers: [recorder])
+        var density = 0.0, mean = 0.0, covariance = 0.0, mass = 1.0
+        for (frame, t) in recorder.times.enumerated() where frame > 0 {
+            let exact = grid.sample(try transient.density(at: t))
+            density = max(density, zip(recorder.densities[frame], exact).reduce(0) { $0 + abs($1.0 - $1.1) } * grid.cellVolume)
+            let d = recorder.diagnostics[frame]
+            mean = max(mean, zip(d.mean, try transient.mean(at: t)).map { abs($0 - $1) }.max()!)
+            covariance = max(covariance, zip(d.covariance, try transient.covariance(at: t).elements).map { abs($0 - $1) }.max()!)
+            if abs(d.mass - 1) > abs(mass - 1) { mass = d.mass }
+        }
+        return ValidationResult.Run(cells: grid.shape, spacing: grid.spacing.max()!,
+                                    errors: [("L1(ρ)", density), ("mean", mean), ("covariance", covariance)],
+                                    mass: mass, residual: nil, seconds: seconds(since: start))
+    }
+}
+
+/// Keeps every frame in memory (validation runs are small).
+final class FrameCollector: EvolutionObserver {
+    var times: [Double] = []
+    var densities: [[Double]] = []
+    var diagnostics: [FrameDiagnostics] = []
+    func observe(frame: Int, time: Double, density: [Double], diagnostics: FrameDiagnostics) throws {
+        times.append(time)
+        densities.append(density)
+        self.diagnostics.append(diagnostics)
     }
 }
