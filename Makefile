@@ -45,6 +45,7 @@ test: swift-test validate outside-check
 bench: build
 	@scripts/ensure-venv.sh validation/requirements.txt benchmarks/requirements.txt
 	$(PYTHON) benchmarks/bench_fplanck.py --fpsolve $(FPSOLVE)
+	$(PYTHON) benchmarks/bench_evolve.py --fpsolve $(FPSOLVE)
 
 clean:
 	rm -rf .build out

@@ -21,6 +21,7 @@ static inline int fp_umfpack_info_size_of_unit(void) { return UMFPACK_SIZE_OF_UN
 static inline int fp_umfpack_info_flops(void) { return UMFPACK_FLOPS; }
 static inline int fp_umfpack_info_rcond(void) { return UMFPACK_RCOND; }
 static inline int fp_umfpack_info_ordering_used(void) { return UMFPACK_ORDERING_USED; }
+static inline int fp_umfpack_irstep_index(void) { return UMFPACK_IRSTEP; }
 static inline int fp_umfpack_sys_A(void) { return UMFPACK_A; }
 static inline int fp_umfpack_sys_At(void) { return UMFPACK_At; }
 static inline int fp_umfpack_ok(void) { return UMFPACK_OK; }

@@ -52,21 +52,21 @@ public struct TimeStepper {
         defer { steps += 1 }
         switch scheme {
         case .implicitEuler:
-            return try main.solve(rho)
+            return try main.solve(rho, refine: false)
         case .crankNicolson:
             let l = generator.multiply(rho)
             var rhs = rho
             for i in rhs.indices { rhs[i] += 0.5 * dt * l[i] }
-            return try main.solve(rhs)
+            return try main.solve(rhs, refine: false)
         case .bdf2:
             guard let before = previous else {
                 previous = rho
-                return try starter!.solve(rho)
+                return try starter!.solve(rho, refine: false)
             }
             var rhs = rho
             for i in rhs.indices { rhs[i] = (4 * rho[i] - before[i]) / 3 }
             previous = rho
-            return try main.solve(rhs)
+            return try main.solve(rhs, refine: false)
         case .spectral:
             fatalError("unreachable: refused in init")
         }
