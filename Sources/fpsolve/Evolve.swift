@@ -8,19 +8,11 @@ struct Evolve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evolve a density in time and write the frames (density and requested fields) to HDF5.",
         discussion: """
-            Frames go to a temporary file beside the target, renamed onto it when the run completes.
-            On SIGINT or SIGTERM the run stops at the next step and the frames done so far are kept,
-            valid and marked complete = 0, in <target>.partial.h5; the target is not touched. Exit
-            status: 0 done, 1 the solver failed (non-finite values, mass drift), 2 bad input,
-            130 interrupted (SIGINT), 143 terminated (SIGTERM).
+            Frames go to a temporary file beside the target, renamed onto it when the run completes. On SIGINT or SIGTERM the run stops at the next step and the frames done so far are kept, valid and marked complete = 0, in <target>.partial.h5; the target is not touched. Exit status: 0 done, 1 the solver failed (non-finite values, mass drift), 2 bad input, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
             """
     )
 
-    @Argument(help: "The problem file (TOML) with an [evolve] table.")
-    var problem: String
-
-    @Option(name: .shortAndLong, help: "The output HDF5 file (overrides [output].file).")
-    var output: String?
+    @OptionGroup var options: ProblemOptions
 
     @Option(name: .customLong("t-end"), help: "Final time (overrides evolve.t_end).")
     var tEnd: Double?
@@ -31,27 +23,15 @@ struct Evolve: ParsableCommand {
     @Option(help: "Number of frames written, t = 0 included (overrides evolve.frames).")
     var frames: Int?
 
-    @Option(help: ArgumentHelp("Cell counts per axis, comma-separated (overrides grid.cells).", valueName: "n0,n1,…"))
-    var cells: String?
-
-    @Option(name: .customLong("set"), help: ArgumentHelp("Override one key of the problem file.", valueName: "KEY=VALUE"))
-    var overrides: [String] = []
-
-    @Flag(help: "Print one JSON object instead of the human summary.")
-    var json = false
-
-    @Flag(help: "Print nothing on success.")
-    var quiet = false
+    var json: Bool { options.json }
+    var quiet: Bool { options.quiet }
 
     func run() throws {
-        var all = overrides
-        if let tEnd { all.append("evolve.t_end=\(tEnd)") }
-        if let dt { all.append("evolve.dt=\(dt)") }
-        if let frames { all.append("evolve.frames=\(frames)") }
-        if let cells { all.append(try Solve.cellsOverride(cells)) }
-        let problem = try Problem(contentsOf: self.problem, overrides: all)
-        let target = output ?? problem.output.file
-        try Solve.checkWritable(target)
+        var extra: [String] = []
+        if let tEnd { extra.append("evolve.t_end=\(tEnd)") }
+        if let dt { extra.append("evolve.dt=\(dt)") }
+        if let frames { extra.append("evolve.frames=\(frames)") }
+        let (problem, target) = try options.load(extra: extra)
         let settings = try problem.checkEvolvable()
         let (initial, startTime) = try settings.initial!.density(on: problem.grid)
 

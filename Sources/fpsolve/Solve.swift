@@ -6,37 +6,18 @@ struct Solve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Solve for the stationary density and write it, with its current, leftover field and potential, to HDF5.",
         discussion: """
-            The result goes to -o, or to [output].file of the problem (default: the problem's name with .h5),
-            relative to the working directory. It is written to a temporary file and renamed into place
-            when complete, so a failed run never leaves a partial or clobbered file.
+            The result goes to -o, or to [output].file of the problem (default: the problem's name with .h5), relative to the working directory. It is written to a temporary file and renamed into place when complete, so a failed run never leaves a partial or clobbered file.
             """
     )
 
-    @Argument(help: "The problem file (TOML).")
-    var problem: String
+    @OptionGroup var options: ProblemOptions
 
-    @Option(name: .shortAndLong, help: "The output HDF5 file (overrides [output].file).")
-    var output: String?
-
-    @Option(help: ArgumentHelp("Cell counts per axis, comma-separated (overrides grid.cells).", valueName: "n0,n1,…"))
-    var cells: String?
-
-    @Option(name: .customLong("set"), help: ArgumentHelp("Override one key of the problem file, e.g. model.temperature=0.5.", valueName: "KEY=VALUE"))
-    var overrides: [String] = []
-
-    @Flag(help: "Print one JSON object instead of the human summary.")
-    var json = false
-
-    @Flag(help: "Print nothing on success.")
-    var quiet = false
+    var json: Bool { options.json }
+    var quiet: Bool { options.quiet }
 
     func run() throws {
-        var all = overrides
-        if let cells { all.append(try Self.cellsOverride(cells)) }
         let start = DispatchTime.now()
-        let problem = try Problem(contentsOf: self.problem, overrides: all)
-        let target = output ?? problem.output.file
-        try Self.checkWritable(target)
+        let (problem, target) = try options.load()
         try problem.checkStationarySolvable()
 
         if !quiet && !json { Terminal.progress("fpsolve: \(problem.grid.cellCount) cells, assembling and factorizing …") }
@@ -50,34 +31,6 @@ struct Solve: ParsableCommand {
             print(try jsonSummary(problem: problem, solution: solution, output: target, wall: total))
         } else if !quiet {
             print(humanSummary(problem: problem, solution: solution, output: target, wall: total))
-        }
-    }
-
-    /// `--cells 200,200` as the override `grid.cells=[200,200]`.
-    static func cellsOverride(_ cells: String) throws -> String {
-        let counts = cells.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard !counts.isEmpty, counts.allSatisfy({ Int($0) != nil }) else {
-            throw FokkerPlanckError.badInput(file: nil, keyPath: "--cells", line: nil,
-                                             message: "expected comma-separated whole numbers such as 200,200, found '\(cells)'")
-        }
-        return "grid.cells=[\(counts.joined(separator: ","))]"
-    }
-
-    /// Bad output locations are bad input: refused before any work.
-    static func checkWritable(_ target: String) throws {
-        let directory = URL(fileURLWithPath: target).deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw FokkerPlanckError.badInput(file: nil, keyPath: "output.file", line: nil,
-                                             message: "the output directory \(directory) does not exist")
-        }
-        guard FileManager.default.isWritableFile(atPath: directory) else {
-            throw FokkerPlanckError.badInput(file: nil, keyPath: "output.file", line: nil,
-                                             message: "the output directory \(directory) is not writable")
-        }
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: target, isDirectory: &isDir), isDir.boolValue {
-            throw FokkerPlanckError.badInput(file: nil, keyPath: "output.file", line: nil, message: "\(target) is a directory")
         }
     }
 
@@ -122,3 +75,64 @@ struct Solve: ParsableCommand {
 }
 
 func fmt(_ x: Double) -> String { String(format: "%g", x) }
+
+/// What `solve` and `evolve` share: the problem, its overrides, the output and how to report.
+struct ProblemOptions: ParsableArguments {
+    @Argument(help: "The problem file (TOML).")
+    var problem: String
+
+    @Option(name: .shortAndLong, help: "The output HDF5 file (overrides [output].file).")
+    var output: String?
+
+    @Option(help: ArgumentHelp("Cell counts per axis, comma-separated (overrides grid.cells).", valueName: "n0,n1,…"))
+    var cells: String?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override one key of the problem file, e.g. model.temperature=0.5.", valueName: "KEY=VALUE"))
+    var overrides: [String] = []
+
+    @Flag(help: "Print one JSON object instead of the human summary.")
+    var json = false
+
+    @Flag(help: "Print nothing on success.")
+    var quiet = false
+
+    /// Reads the problem with the overrides (plus `extra` ones) and checks the output location;
+    /// both refuse bad input before any work.
+    func load(extra: [String] = []) throws -> (Problem, String) {
+        var all = overrides + extra
+        if let cells { all.append(try Self.cellsOverride(cells)) }
+        let problem = try Problem(contentsOf: self.problem, overrides: all)
+        let target = output ?? problem.output.file
+        try Self.checkWritable(target)
+        return (problem, target)
+    }
+
+    /// `--cells 200,200` as the override `grid.cells=[200,200]`.
+    static func cellsOverride(_ cells: String) throws -> String {
+        let counts = cells.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !counts.isEmpty, counts.allSatisfy({ Int($0) != nil }) else {
+            throw FokkerPlanckError.badInput(file: nil, keyPath: "--cells", line: nil,
+                                             message: "expected comma-separated whole numbers such as 200,200, found '\(cells)'")
+        }
+        return "grid.cells=[\(counts.joined(separator: ","))]"
+    }
+
+    /// Bad output locations are bad input: refused before any work.
+    static func checkWritable(_ target: String) throws {
+        let directory = URL(fileURLWithPath: target).deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw FokkerPlanckError.badInput(file: nil, keyPath: "output.file", line: nil,
+                                             message: "the output directory \(directory) does not exist")
+        }
+        guard FileManager.default.isWritableFile(atPath: directory) else {
+            throw FokkerPlanckError.badInput(file: nil, keyPath: "output.file", line: nil,
+                                             message: "the output directory \(directory) is not writable")
+        }
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: target, isDirectory: &isDir), isDir.boolValue {
+            throw FokkerPlanckError.badInput(file: nil, keyPath: "output.file", line: nil, message: "\(target) is a directory")
+        }
+    }
+
+}

@@ -43,7 +43,7 @@ final class InitialAndBoundaryEvolutionTests: XCTestCase {
             let initial = grid.sample { 0.5 * Double.pi * sin(Double.pi * $0[0]) }
             // Δt small enough (Crank–Nicolson, error ~ (π²D Δt)² / 12 ≈ 1e-9) that space dominates.
             let settings = EvolveSettings(tEnd: t, dt: 1e-4, scheme: .crankNicolson, frames: 2, initial: nil)
-            let recorder = FrameRecorder()
+            let recorder = FrameCollector()
             _ = try Evolution(scheme: FiniteVolumeScheme(grid: grid, model: model), settings: settings)
                 .run(initial: initial, observers: [recorder])
             let exact = exp(-Double.pi * Double.pi * d * t) * grid.integrate(initial)

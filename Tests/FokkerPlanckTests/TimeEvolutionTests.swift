@@ -2,18 +2,6 @@ import FokkerPlanck
 import Foundation
 import XCTest
 
-/// Keeps every frame in memory.
-final class FrameRecorder: EvolutionObserver {
-    var times: [Double] = []
-    var densities: [[Double]] = []
-    var diagnostics: [FrameDiagnostics] = []
-    func observe(frame: Int, time: Double, density: [Double], diagnostics: FrameDiagnostics) throws {
-        times.append(time)
-        densities.append(density)
-        self.diagnostics.append(diagnostics)
-    }
-}
-
 /// The transient of the 2-d anisotropic OU from an off-centre Gaussian against its closed form
 /// (THEORY §1), and the orders of the time steppers.
 final class TimeEvolutionTests: XCTestCase {
@@ -22,13 +10,13 @@ final class TimeEvolutionTests: XCTestCase {
     let covariance0 = Matrix([[0.1, 0.0], [0.0, 0.1]])
 
     /// Frames at t = 0, 0.5, 1, 1.5, 2 (so t = 0.5 is frame 1 and t = 2 is frame 4).
-    func evolve(cells: Int, dt: Double, scheme: EvolveSettings.Scheme) throws -> (Grid, FrameRecorder, EvolutionSummary) {
+    func evolve(cells: Int, dt: Double, scheme: EvolveSettings.Scheme) throws -> (Grid, FrameCollector, EvolutionSummary) {
         // Box ≥ 6.7 stationary σ per axis, as in the stationary test; the initial Gaussian (σ = 0.32
         // at x = 1) lies well inside.
         let grid = makeGrid(lower: [-4.5, -3], upper: [4.5, 3], cells: [cells, cells])
         let initial = EvolveSettings.InitialCondition.gaussian(mean: mean0, covariance: covariance0)
         let settings = EvolveSettings(tEnd: 2, dt: dt, scheme: scheme, frames: 5, initial: initial)
-        let recorder = FrameRecorder()
+        let recorder = FrameCollector()
         let evolution = Evolution(scheme: FiniteVolumeScheme(grid: grid, model: model), settings: settings)
         let summary = try evolution.run(initial: try initial.density(on: grid).density, observers: [recorder])
         return (grid, recorder, summary)
@@ -39,7 +27,7 @@ final class TimeEvolutionTests: XCTestCase {
     }
 
     /// Errors of frame `frame` against the closed form: density L1, |mean error|, max |covariance error|.
-    func closedFormErrors(_ grid: Grid, _ recorder: FrameRecorder, frame: Int) throws -> (Double, Double, Double) {
+    func closedFormErrors(_ grid: Grid, _ recorder: FrameCollector, frame: Int) throws -> (Double, Double, Double) {
         let transient = try OrnsteinUhlenbeckTransient(model, initialMean: mean0, initialCovariance: covariance0)
         let t = recorder.times[frame]
         let exact = grid.sample(try transient.density(at: t))
@@ -112,7 +100,7 @@ final class TimeEvolutionTests: XCTestCase {
         let grid = makeGrid(lower: [-4.5, -3], upper: [4.5, 3], cells: [48, 48])
         let initial = EvolveSettings.InitialCondition.gaussian(mean: mean0, covariance: covariance0)
         let settings = EvolveSettings(tEnd: 20, dt: 0.05, scheme: .bdf2, frames: 2, initial: initial)
-        let recorder = FrameRecorder()
+        let recorder = FrameCollector()
         let scheme = FiniteVolumeScheme(grid: grid, model: model)
         _ = try Evolution(scheme: scheme, settings: settings).run(initial: try initial.density(on: grid).density, observers: [recorder])
         let stationary = try StationarySolver().solve(scheme)

@@ -39,6 +39,21 @@ public protocol EvolutionObserver: AnyObject {
     func observe(frame: Int, time: Double, density: [Double], diagnostics: FrameDiagnostics) throws
 }
 
+/// Keeps every frame in memory: for validation runs, tests and small studies.
+public final class FrameCollector: EvolutionObserver {
+    public private(set) var times: [Double] = []
+    public private(set) var densities: [[Double]] = []
+    public private(set) var diagnostics: [FrameDiagnostics] = []
+
+    public init() {}
+
+    public func observe(frame: Int, time: Double, density: [Double], diagnostics: FrameDiagnostics) throws {
+        times.append(time)
+        densities.append(density)
+        self.diagnostics.append(diagnostics)
+    }
+}
+
 /// How an evolution ended.
 public struct EvolutionSummary: Sendable {
     public enum Outcome: Sendable, Equatable {

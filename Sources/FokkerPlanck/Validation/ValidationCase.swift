@@ -185,14 +185,3 @@ extension ValidationCase {
     }
 }
 
-/// Keeps every frame in memory (validation runs are small).
-final class FrameCollector: EvolutionObserver {
-    var times: [Double] = []
-    var densities: [[Double]] = []
-    var diagnostics: [FrameDiagnostics] = []
-    func observe(frame: Int, time: Double, density: [Double], diagnostics: FrameDiagnostics) throws {
-        times.append(time)
-        densities.append(density)
-        self.diagnostics.append(diagnostics)
-    }
-}
