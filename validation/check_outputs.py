@@ -33,8 +33,9 @@ REQUIRED_ATTRIBUTES = ["title", "problem", "model_type", "convention", "fpsolve_
 # 1.8e-3, ou3d 32³: 8.9e-3, ou4d 10⁴: 7.9e-2 — a coarse 4-d grid) and far below a broken layout
 # (a transposed or mislabelled density gives errors of order 1).
 # ou2d-transient is solved for its stationary state here at 160² (measured 3.2e-3).
+# sgd-momentum-p1 at 128² on the default ±6σ domain: measured 8.4e-3.
 L1_BOUND = {"ou1d": 1e-12, "ou2d": 4e-3, "ou2d-transient": 6.5e-3, "phase2d": 1.5e-3, "sgd-quadratic": 4e-3,
-            "ou3d": 1.8e-2, "ou4d": 0.16}
+            "ou3d": 1.8e-2, "ou4d": 0.16, "sgd-momentum-p1": 1.7e-2}
 
 
 class Checks:
@@ -51,18 +52,57 @@ class Checks:
             self.failed += 1
 
 
+def model_matrices(problem):
+    """(A, D, centre) of the problem's Ornstein–Uhlenbeck form, built here independently of fpsolve.
+
+    `sgd-momentum` (THEORY §3): z = (θ − μ, v), A = [[0, −I], [K, ΓI]], K = 2(H + λI)/(η(1+β)),
+    Γ = 2(1−β)/(η(1+β)), D = diag(0, 2Σ/(η S (1+β)²)), Σ = gradient_noise or noise_scale · H."""
+    model = problem["model"]
+    if model["type"] == "linear":
+        a = np.array(model["drift_matrix"], dtype=float)
+        return a, np.array(model["diffusion"], dtype=float), np.array(model.get("center", [0.0] * len(a)), dtype=float)
+    assert model["type"] == "sgd-momentum", model["type"]
+    h = np.array(model["hessian"], dtype=float)
+    p = len(h)
+    eta, beta, batch = model["learning_rate"], model["momentum"], model["batch_size"]
+    sigma = np.array(model["gradient_noise"], dtype=float) if "gradient_noise" in model else model["noise_scale"] * h
+    decay = model.get("weight_decay", 0.0)
+    a = np.zeros((2 * p, 2 * p))
+    a[:p, p:] = -np.eye(p)
+    a[p:, :p] = 2 * (h + decay * np.eye(p)) / (eta * (1 + beta))
+    a[p:, p:] = 2 * (1 - beta) / (eta * (1 + beta)) * np.eye(p)
+    d = np.zeros((2 * p, 2 * p))
+    d[p:, p:] = 2 * sigma / (eta * batch * (1 + beta) ** 2)
+    centre = np.concatenate([np.array(model.get("minimum", [0.0] * p), dtype=float), np.zeros(p)])
+    return a, d, centre
+
+
+def grid_spec(problem):
+    """axes, lower, upper, cells — with the sgd-momentum defaults (±6σ, theta1…, v1…) where absent."""
+    grid = problem.get("grid", {})
+    if problem["model"]["type"] == "sgd-momentum":
+        a, d, centre = model_matrices(problem)
+        spread = 6 * np.sqrt(np.diag(scipy.linalg.solve_continuous_lyapunov(a, 2 * d)))
+        p = len(centre) // 2
+        axes = grid.get("axes", [f"theta{i + 1}" for i in range(p)] + [f"v{i + 1}" for i in range(p)])
+        lower = grid.get("lower", list(centre - spread))
+        upper = grid.get("upper", list(centre + spread))
+        cells = grid.get("cells", [128 if p == 1 else 16] * (2 * p))
+        return axes, lower, upper, cells
+    axes = grid.get("axes", [f"x{k}" for k in range(len(grid["lower"]))])
+    return axes, grid["lower"], grid["upper"], grid["cells"]
+
+
 def stationary_gaussian(problem, axes_values):
     """ρ(x) of N(center, S), A S + S Aᵀ = 2D, on the grid given by the coordinate arrays."""
-    model = problem["model"]
-    a = np.array(model["drift_matrix"], dtype=float)
-    d = np.array(model["diffusion"], dtype=float)
-    center = np.array(model.get("center", [0.0] * len(a)), dtype=float)
+    a, d, center = model_matrices(problem)
     s = scipy.linalg.solve_continuous_lyapunov(a, 2 * d)
     precision = np.linalg.inv(s)
     mesh = np.meshgrid(*axes_values, indexing="ij")
     z = np.stack([m - c for m, c in zip(mesh, center)], axis=-1)
     quadratic = np.einsum("...i,ij,...j->...", z, precision, z)
     return np.exp(-0.5 * quadratic) / math.sqrt((2 * math.pi) ** len(a) * np.linalg.det(s))
+
 
 
 def check_example(path, fpsolve, workdir, checks):
@@ -73,17 +113,17 @@ def check_example(path, fpsolve, workdir, checks):
     checks.check(f"{name}: fpsolve solve exits 0", run.returncode == 0, run.stderr.strip())
     if run.returncode != 0:
         return
-    axes = problem["grid"].get("axes", [f"x{k}" for k in range(len(problem["grid"]["lower"]))])
+    axes, lowers, uppers, cellcounts = grid_spec(problem)
     with xr.open_dataset(out, engine="h5netcdf") as ds:
         density = ds["density"]
         checks.check(f"{name}: xarray density dims are the axes", list(density.dims) == axes,
                      f"{list(density.dims)} vs {axes}")
         coords = [ds[a].values for a in axes]
-        for a, lo, hi, n in zip(axes, problem["grid"]["lower"], problem["grid"]["upper"], problem["grid"]["cells"]):
+        for a, lo, hi, n in zip(axes, lowers, uppers, cellcounts):
             h = (hi - lo) / n
             expected = lo + (np.arange(n) + 0.5) * h
             checks.check(f"{name}: coordinate {a} is the cell centres", np.allclose(ds[a].values, expected, rtol=0, atol=1e-12 * max(abs(lo), abs(hi))))
-        volume = np.prod([(hi - lo) / n for lo, hi, n in zip(problem["grid"]["lower"], problem["grid"]["upper"], problem["grid"]["cells"])])
+        volume = np.prod([(hi - lo) / n for lo, hi, n in zip(lowers, uppers, cellcounts)])
         rho = density.values
         mass = rho.sum() * volume
         checks.check(f"{name}: Σ ρ V = 1", abs(mass - 1) < 1e-12, f"{mass:.16f}")
@@ -106,7 +146,7 @@ def check_example(path, fpsolve, workdir, checks):
         stored = tomllib.loads(ds.attrs.get("problem", ""))
         checks.check(f"{name}: the stored problem text is the problem", stored == problem)
     with h5py.File(out, "r") as f:
-        checks.check(f"{name}: h5py reads /density with shape (n_0, …)", f["density"].shape == tuple(problem["grid"]["cells"]))
+        checks.check(f"{name}: h5py reads /density with shape (n_0, …)", f["density"].shape == tuple(cellcounts))
         checks.check(f"{name}: /{axes[0]} is a dimension scale", f[axes[0]].attrs.get("CLASS") == b"DIMENSION_SCALE")
 
 

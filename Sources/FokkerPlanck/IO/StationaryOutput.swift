@@ -38,7 +38,16 @@ public enum StationaryOutput {
     static func commonAttributes(problem: Problem, solver: String, factorization stats: FactorizationStatistics)
         -> [(String, AttributeValue)] {
         let grid = problem.grid
-        return [
+        var hyperParameters: [(String, AttributeValue)] = []
+        if case let .sgdMomentum(sgd, _) = problem.model {
+            hyperParameters = [
+                ("hessian", .doubles(sgd.hessian.elements)), ("learning_rate", .double(sgd.learningRate)),
+                ("momentum", .double(sgd.momentum)), ("batch_size", .double(sgd.batchSize)),
+                ("gradient_noise", .doubles(sgd.gradientNoise.elements)), ("weight_decay", .double(sgd.weightDecay)),
+                ("minimum", .doubles(sgd.minimum)),
+            ]
+        }
+        return hyperParameters + [
             ("_NCProperties", .string("version=2,fpsolve=\(fpsolveVersion),hdf5=\(hdf5Version)")),
             ("title", .string(problem.title)),
             ("problem", .string(problem.text)),

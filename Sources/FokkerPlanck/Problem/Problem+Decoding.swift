@@ -9,11 +9,22 @@ extension Problem {
         let root = try TOMLTableNode(table: table, path: "", context: context, allowed: Self.topLevelKeys)
         title = try root.optional("title")?.string() ?? URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent
         parameters = try Self.decodeParameters(root.optional("parameters"))
-        let grid = try Self.decodeGrid(root.required("grid"))
+        // The phase-space model fixes its own dimension (2p) and can choose a default domain, so it
+        // is decoded before the grid; other models take their dimension from the grid.
+        let modelNode = try root.required("model")
+        let grid: Grid
+        if Self.modelType(modelNode) == "sgd-momentum" {
+            let (parameters, defaults) = try Self.decodeSGDMomentum(modelNode)
+            grid = try Self.decodeGrid(root.optional("grid"), defaults: defaults, context: context)
+            model = .sgdMomentum(parameters, parameters.linearModel(temperature: defaults.temperature))
+        } else {
+            grid = try Self.decodeGrid(root.required("grid"), defaults: nil, context: context)
+            model = try Self.decodeModel(modelNode, dimension: grid.dimension)
+        }
         self.grid = grid
-        model = try Self.decodeModel(root.required("model"), dimension: grid.dimension)
         solver = try Self.decodeSolve(root.optional("solve"))
-        evolve = try root.optional("evolve").map { try Self.decodeEvolve($0, dimension: grid.dimension) }
+        let dimension = grid.dimension
+        evolve = try root.optional("evolve").map { try Self.decodeEvolve($0, dimension: dimension) }
         output = try Self.decodeOutput(root.optional("output"), source: source)
         self.text = text
         self.source = source
@@ -22,16 +33,38 @@ extension Problem {
 
     // MARK: [grid]
 
-    static func decodeGrid(_ node: TOMLNode) throws -> Grid {
+    /// What a model can say about its grid when the problem leaves parts of `[grid]` out.
+    struct GridDefaults {
+        var names: [String]
+        var lower: [Double]
+        var upper: [Double]
+        var cells: [Int]
+        var temperature: Double
+    }
+
+    static func decodeGrid(_ node: TOMLNode?, defaults: GridDefaults?, context: DecodingContext) throws -> Grid {
+        let empty = TOMLNode(value: TOMLTable(), path: "grid", context: context)
+        let node = node ?? empty
         let table = try node.table(allowed: ["axes", "lower", "upper", "cells", "boundary"])
-        let lowerNode = try table.required("lower")
-        let lower = try lowerNode.numbers()
-        let d = lower.count
-        guard (1...4).contains(d) else { throw lowerNode.fail("grids have 1 to 4 axes, found \(d)") }
-        let upper = try table.required("upper").numbers(count: d)
-        let cellsNode = try table.required("cells")
-        let cells = try cellsNode.array().map { try $0.integer() }
-        guard cells.count == d else { throw cellsNode.fail("expected \(d) cell counts (one per axis), found \(cells.count)") }
+        let lower: [Double], d: Int
+        if let lowerNode = table.optional("lower") {
+            lower = try lowerNode.numbers(count: defaults?.lower.count)
+            d = lower.count
+            guard (1...4).contains(d) else { throw lowerNode.fail("grids have 1 to 4 axes, found \(d)") }
+        } else if let defaults {
+            lower = defaults.lower
+            d = lower.count
+        } else {
+            throw context.error("grid.lower", "missing required key 'lower'")
+        }
+        let upper = try table.optional("upper")?.numbers(count: d) ?? defaults?.upper ?? {
+            throw context.error("grid.upper", "missing required key 'upper'")
+        }()
+        let cellsNode = table.optional("cells")
+        let cells = try cellsNode?.array().map { try $0.integer() } ?? defaults?.cells ?? {
+            throw context.error("grid.cells", "missing required key 'cells'")
+        }()
+        if let cellsNode, cells.count != d { throw cellsNode.fail("expected \(d) cell counts (one per axis), found \(cells.count)") }
         let names: [String]
         if let axesNode = table.optional("axes") {
             names = try axesNode.strings(count: d)
@@ -46,7 +79,7 @@ extension Problem {
             }
             if Set(names).count != d { throw axesNode.fail("axis names must be distinct, found \(names)") }
         } else {
-            names = (0..<d).map { "x\($0)" }
+            names = defaults?.names ?? (0..<d).map { "x\($0)" }
         }
         var boundaries = [BoundaryKind](repeating: .reflecting, count: d)
         if let boundaryNode = table.optional("boundary") {
@@ -73,7 +106,7 @@ extension Problem {
             axes.append(Axis(name: names[k], lower: lower[k], upper: upper[k], cells: cells[k], boundary: boundaries[k]))
         }
         let total = cells.reduce(1.0) { $0 * Double($1) }
-        guard total < 2e9 else { throw cellsNode.fail("\(Int(total)) cells is more than any grid this solver can hold") }
+        guard total < 2e9 else { throw context.error("grid.cells", "\(Int(total)) cells is more than any grid this solver can hold") }
         return Grid(axes: axes)
     }
 
@@ -97,11 +130,71 @@ extension Problem {
                 throw table.optional("temperature")!.fail("the temperature must be positive, found \(temperature)")
             }
             return .linear(LinearModel(driftMatrix: a, diffusion: diffusion, center: center, temperature: temperature))
-        case "sgd-momentum", "sgd", "power-law", "general", "langevin":
-            throw typeNode.fail("model type '\(type)' is specified (SPEC §3) but not implemented in this version; available: linear")
+        case "sgd", "power-law", "general", "langevin":
+            throw typeNode.fail("model type '\(type)' is specified (SPEC §3) but not implemented in this version; available: linear, sgd-momentum")
         default:
             throw typeNode.fail("unknown model type '\(type)'; expected one of linear, sgd-momentum, sgd, power-law, general, langevin")
         }
+    }
+
+    static func modelType(_ node: TOMLNode) -> String? { node.value.table?["type"]?.string }
+
+    /// `type = "sgd-momentum"`: the hyper-parameters, and a default grid of ±6 stationary standard
+    /// deviations around (μ, 0) on the axes theta1…thetap, v1…vp (128² cells for p = 1, 16⁴ for p = 2).
+    static func decodeSGDMomentum(_ node: TOMLNode) throws -> (SGDMomentumParameters, GridDefaults) {
+        let table = try node.table(allowed: ["type", "hessian", "learning_rate", "momentum", "batch_size", "gradient_noise",
+                                             "noise_scale", "weight_decay", "minimum", "temperature"])
+        let hessianNode = try table.required("hessian")
+        let size = try hessianNode.array().count
+        guard (1...2).contains(size) else {
+            throw hessianNode.fail("grids hold at most 4 axes, so p = 1 or 2 parameters (a 1×1 or 2×2 Hessian), found \(size)×\(size)")
+        }
+        let hessian = try hessianNode.matrix(size: size)
+        try checkDiffusion(hessian, node: hessianNode)
+        guard try hessian.symmetricEigenvalues().first! > 0 else { throw hessianNode.fail("the Hessian must be positive definite") }
+        func positive(_ key: String) throws -> Double {
+            let n = try table.required(key)
+            let value = try n.number()
+            guard value > 0 else { throw n.fail("must be positive, found \(value)") }
+            return value
+        }
+        let eta = try positive("learning_rate")
+        let batch = try positive("batch_size")
+        let betaNode = try table.required("momentum")
+        let beta = try betaNode.number()
+        guard beta >= 0, beta < 1 else { throw betaNode.fail("the momentum β must be in [0, 1), found \(beta)") }
+        let noise: Matrix
+        switch (table.optional("gradient_noise"), table.optional("noise_scale")) {
+        case let (matrixNode?, nil):
+            noise = try matrixNode.matrix(size: size)
+            try checkDiffusion(noise, node: matrixNode)
+        case let (nil, scaleNode?):
+            let sigma2 = try scaleNode.number()
+            guard sigma2 > 0 else { throw scaleNode.fail("the noise scale σ² must be positive, found \(sigma2)") }
+            noise = sigma2 * hessian
+        case (_?, _?):
+            throw table.optional("noise_scale")!.fail("give either gradient_noise (Σ) or noise_scale (σ², Σ = σ²H), not both")
+        case (nil, nil):
+            throw node.context.error("model.gradient_noise", "missing the gradient noise: gradient_noise (Σ) or noise_scale (σ², Σ = σ²H)")
+        }
+        let decayNode = table.optional("weight_decay")
+        let decay = try decayNode?.number() ?? 0
+        if let decayNode, decay < 0 { throw decayNode.fail("the weight decay must be ≥ 0, found \(decay)") }
+        let minimum = try table.optional("minimum")?.numbers(count: size) ?? [Double](repeating: 0, count: size)
+        let temperature = try table.optional("temperature")?.number() ?? 1
+        if temperature <= 0 { throw table.optional("temperature")!.fail("the temperature must be positive, found \(temperature)") }
+        let parameters = SGDMomentumParameters(hessian: hessian, learningRate: eta, momentum: beta, batchSize: batch,
+                                               gradientNoise: noise, weightDecay: decay, minimum: minimum)
+        let covariance = try KuninReference(parameters).covariance
+        let centre = minimum + [Double](repeating: 0, count: size)
+        let spread = (0..<(2 * size)).map { 6 * max(covariance[$0, $0], 0).squareRoot() }
+        guard spread.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            throw node.fail("the stationary covariance is degenerate, so no default domain exists; give grid.lower and grid.upper")
+        }
+        let names = (1...size).map { "theta\($0)" } + (1...size).map { "v\($0)" }
+        let defaults = GridDefaults(names: names, lower: zip(centre, spread).map { $0 - $1 }, upper: zip(centre, spread).map { $0 + $1 },
+                                    cells: [Int](repeating: size == 1 ? 128 : 16, count: 2 * size), temperature: temperature)
+        return (parameters, defaults)
     }
 
     /// D must be symmetric positive semi-definite. Symmetry is checked to 1e-12 relative (values

@@ -23,18 +23,25 @@ public struct Problem: Sendable {
 /// The model of a problem, typed by its `type` key.
 public enum ModelSpecification: Sendable {
     case linear(LinearModel)
+    /// Kunin's SGD with momentum; solved as the phase-space linear model it defines.
+    case sgdMomentum(SGDMomentumParameters, LinearModel)
 
     /// The value of `model.type`.
     public var typeName: String {
         switch self {
         case .linear: return "linear"
+        case .sgdMomentum: return "sgd-momentum"
         }
     }
 
     /// The drift and diffusion the scheme discretizes (Itô form).
-    public var coefficients: any DriftDiffusionModel {
+    public var coefficients: any DriftDiffusionModel { linearModel }
+
+    /// The Ornstein–Uhlenbeck form of the model (every model type implemented so far is linear).
+    public var linearModel: LinearModel {
         switch self {
         case let .linear(model): return model
+        case let .sgdMomentum(_, model): return model
         }
     }
 

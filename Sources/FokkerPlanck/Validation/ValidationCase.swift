@@ -114,10 +114,7 @@ extension ValidationCase {
     /// Solves the case at each resolution and checks it against its closed form.
     public func run(quick: Bool = false) throws -> ValidationResult {
         let resolutions = quick ? quickCells : cells
-        guard case let .linear(model) = problem.model else {
-            throw FokkerPlanckError.badInput(file: path, keyPath: "case.reference", line: nil,
-                                             message: "the \(reference.rawValue) reference needs a linear model")
-        }
+        let model = problem.model.linearModel
         var runs: [ValidationResult.Run] = []
         var failures: [String] = []
         for counts in resolutions {

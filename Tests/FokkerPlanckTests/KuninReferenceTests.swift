@@ -1,0 +1,106 @@
+import FokkerPlanck
+import Foundation
+import XCTest
+
+/// Kunin et al.'s closed forms (THEORY §3) against the Lyapunov solution of the phase-space OU model
+/// they describe, and the `sgd-momentum` problem type.
+final class KuninReferenceTests: XCTestCase {
+    func lyapunovCovariance(_ parameters: SGDMomentumParameters) throws -> Matrix {
+        try OrnsteinUhlenbeckReference(parameters.linearModel()).covariance
+    }
+
+    func testCommutingNoiseWithWeightDecay() throws {
+        let h = Matrix([[3.0, 1.0], [1.0, 2.0]])
+        let sigma2 = 0.8
+        let parameters = SGDMomentumParameters(hessian: h, learningRate: 0.05, momentum: 0.7, batchSize: 8,
+                                               gradientNoise: sigma2 * h, weightDecay: 0.3, minimum: [0.5, -1])
+        let kunin = try KuninReference(parameters)
+        let lyapunov = try lyapunovCovariance(parameters)
+        // Both exact: agreement to round-off × the condition of the 16×16 Kronecker system.
+        XCTAssertLessThan((kunin.covariance - lyapunov).maxAbs / lyapunov.maxAbs, 1e-12)
+        // Commuting: no θ–v correlation, P = η/(2S(1−β)) Σ (H+λI)⁻¹, R = Σ/(S(1−β²)).
+        XCTAssertLessThan(kunin.crossCovariance.maxAbs, 1e-14)
+        let p = (0.05 / (2 * 8 * 0.3)) * (sigma2 * h) * (try (h + 0.3 * Matrix.identity(2)).inverse())
+        XCTAssertLessThan((kunin.positionCovariance - p).maxAbs, 1e-14)
+        XCTAssertLessThan((kunin.velocityCovariance - (1 / (8 * (1 - 0.49))) * (sigma2 * h)).maxAbs, 1e-13)
+    }
+
+    /// λ = 0, Σ = σ²H: the position spread is isotropic whatever H is.
+    func testIsotropicPositionSpread() throws {
+        let h = Matrix([[10.0, 2.0], [2.0, 0.5]])
+        let parameters = SGDMomentumParameters(hessian: h, learningRate: 0.02, momentum: 0.9, batchSize: 16, gradientNoise: 2 * h)
+        let p = try KuninReference(parameters).positionCovariance
+        let expected = 0.02 * 2 / (2 * 16 * 0.1)
+        XCTAssertLessThan((p - expected * Matrix.identity(2)).maxAbs, 1e-14)
+        XCTAssertLessThan((try lyapunovCovariance(parameters)).asymmetry, 1e-12)
+    }
+
+    /// Σ not commuting with H: the eigenbasis formulas, with a non-zero θ–v block.
+    func testGeneralNoiseHasThetaVelocityCorrelation() throws {
+        let h = Matrix([[2.0, 0.0], [0.0, 0.5]])
+        let sigma = Matrix([[1.0, 0.6], [0.6, 0.8]])
+        let parameters = SGDMomentumParameters(hessian: h, learningRate: 0.1, momentum: 0.5, batchSize: 4, gradientNoise: sigma)
+        let kunin = try KuninReference(parameters)
+        let lyapunov = try lyapunovCovariance(parameters)
+        XCTAssertLessThan((kunin.covariance - lyapunov).maxAbs / lyapunov.maxAbs, 1e-12)
+        XCTAssertGreaterThan(kunin.crossCovariance.maxAbs, 1e-3)
+    }
+
+    /// ρ ∝ exp(−Ψ/κ): Ψ/κ is the Gaussian's quadratic form ½ zᵀC⁻¹z.
+    func testModifiedLossIsTheStationaryPotential() throws {
+        let h = Matrix([[1.5, 0.4], [0.4, 0.7]])
+        let sigma2 = 0.6, s = 5.0, beta = 0.8
+        let parameters = SGDMomentumParameters(hessian: h, learningRate: 0.1, momentum: beta, batchSize: s,
+                                               gradientNoise: sigma2 * h, weightDecay: 0.2, minimum: [1, 2])
+        let kunin = try KuninReference(parameters)
+        let kappa = KuninReference.kappa(noiseScale: sigma2, batchSize: s, momentum: beta)
+        let precision = try kunin.covariance.inverse()
+        for point in [[1.3, 1.5, 0.2, -0.4], [0.2, 2.7, -1.0, 0.5]] {
+            let z = [point[0] - 1, point[1] - 2, point[2], point[3]]
+            let psi = try kunin.modifiedLoss(theta: [point[0], point[1]], velocity: [point[2], point[3]])
+            XCTAssertEqual(psi / kappa, 0.5 * precision.quadraticForm(z), accuracy: 1e-12 * psi / kappa)
+        }
+        // Rotation frequencies are sqrt(eig K).
+        let k = try parameters.stiffness.symmetricEigenvalues()
+        let omegas = kunin.rotationFrequencies
+        for i in 0..<2 { XCTAssertEqual(omegas[i] * omegas[i], k[i], accuracy: 1e-12 * k[i]) }
+    }
+
+    /// The discrete heavy ball's exact variance tends to the continuous P as ηh → 0.
+    func testDiscreteHeavyBallVarianceApproachesTheContinuousModel() {
+        let h = 2.0, sigma2 = 1.0, beta = 0.9, s = 4.0
+        var gaps: [Double] = []
+        for eta in [0.1, 0.01, 0.001] {
+            let discrete = KuninReference.discreteHeavyBallVariance(curvature: h, noiseScale: sigma2, learningRate: eta, momentum: beta, batchSize: s)
+            let continuous = eta * sigma2 / (2 * s * (1 - beta))
+            gaps.append(abs(discrete / continuous - 1))
+        }
+        // The relative gap is ηh/(2(1+β)) + O((ηh)²): first order in η.
+        XCTAssertEqual(gaps[0], 0.1 * h / (2 * 1.9 - 0.1 * h), accuracy: 1e-12)
+        XCTAssertLessThan(gaps[2], gaps[1])
+        XCTAssertLessThan(gaps[1], gaps[0])
+    }
+
+    func testProblemTypeWithDefaultDomain() throws {
+        let problem = try Problem(text: """
+            [model]
+            type = "sgd-momentum"
+            hessian = [[2.0, 0.3], [0.3, 1.0]]
+            learning_rate = 0.1
+            momentum = 0.9
+            batch_size = 4
+            noise_scale = 1.0
+            weight_decay = 0.1
+            """)
+        XCTAssertEqual(problem.grid.axes.map(\.name), ["theta1", "theta2", "v1", "v2"])
+        XCTAssertEqual(problem.grid.shape, [16, 16, 16, 16])
+        let kunin = try KuninReference(SGDMomentumParameters(hessian: Matrix([[2.0, 0.3], [0.3, 1.0]]), learningRate: 0.1, momentum: 0.9,
+                                                             batchSize: 4, gradientNoise: Matrix([[2.0, 0.3], [0.3, 1.0]]), weightDecay: 0.1))
+        for k in 0..<4 {
+            XCTAssertEqual(problem.grid.axes[k].upper, 6 * kunin.covariance[k, k].squareRoot(), accuracy: 1e-12)
+        }
+        XCTAssertThrowsError(try Problem(text: "[model]\ntype = \"sgd-momentum\"\nhessian = [[1.0]]\nlearning_rate = 0.1\nmomentum = 1.0\nbatch_size = 1\nnoise_scale = 1\n")) { error in
+            XCTAssertTrue(String(describing: error).contains("model.momentum"))
+        }
+    }
+}
