@@ -17,6 +17,12 @@ extension Problem {
             let (parameters, defaults) = try Self.decodeSGDMomentum(modelNode)
             grid = try Self.decodeGrid(root.optional("grid"), defaults: defaults, context: context)
             model = .sgdMomentum(parameters, parameters.linearModel(temperature: defaults.temperature))
+        } else if Self.modelType(modelNode) == "langevin" {
+            let gridNode = try root.required("grid")
+            let d = (try? gridNode.table(allowed: ["axes", "lower", "upper", "cells", "boundary"]).optional("lower")?.array().count) ?? 2
+            let names = d == 4 ? ["x", "y", "vx", "vy"] : ["x", "v"]
+            grid = try Self.decodeGrid(gridNode, defaults: GridDefaults(names: names), context: context)
+            model = try Self.decodeLangevin(modelNode, grid: grid, parameters: parameters)
         } else {
             grid = try Self.decodeGrid(root.required("grid"), defaults: nil, context: context)
             model = try Self.decodeModel(modelNode, dimension: grid.dimension)
@@ -36,10 +42,10 @@ extension Problem {
     /// What a model can say about its grid when the problem leaves parts of `[grid]` out.
     struct GridDefaults {
         var names: [String]
-        var lower: [Double]
-        var upper: [Double]
-        var cells: [Int]
-        var temperature: Double
+        var lower: [Double]?
+        var upper: [Double]?
+        var cells: [Int]?
+        var temperature: Double = 1
     }
 
     static func decodeGrid(_ node: TOMLNode?, defaults: GridDefaults?, context: DecodingContext) throws -> Grid {
@@ -48,11 +54,11 @@ extension Problem {
         let table = try node.table(allowed: ["axes", "lower", "upper", "cells", "boundary"])
         let lower: [Double], d: Int
         if let lowerNode = table.optional("lower") {
-            lower = try lowerNode.numbers(count: defaults?.lower.count)
+            lower = try lowerNode.numbers(count: defaults?.lower?.count)
             d = lower.count
             guard (1...4).contains(d) else { throw lowerNode.fail("grids have 1 to 4 axes, found \(d)") }
-        } else if let defaults {
-            lower = defaults.lower
+        } else if let defaultLower = defaults?.lower {
+            lower = defaultLower
             d = lower.count
         } else {
             throw context.error("grid.lower", "missing required key 'lower'")
@@ -79,7 +85,7 @@ extension Problem {
             }
             if Set(names).count != d { throw axesNode.fail("axis names must be distinct, found \(names)") }
         } else {
-            names = defaults?.names ?? (0..<d).map { "x\($0)" }
+            names = defaults.flatMap { $0.names.count == d ? $0.names : nil } ?? (0..<d).map { "x\($0)" }
         }
         var boundaries = [BoundaryKind](repeating: .reflecting, count: d)
         if let boundaryNode = table.optional("boundary") {
@@ -130,8 +136,8 @@ extension Problem {
                 throw table.optional("temperature")!.fail("the temperature must be positive, found \(temperature)")
             }
             return .linear(LinearModel(driftMatrix: a, diffusion: diffusion, center: center, temperature: temperature))
-        case "sgd", "power-law", "general", "langevin":
-            throw typeNode.fail("model type '\(type)' is specified (SPEC §3) but not implemented in this version; available: linear, sgd-momentum")
+        case "sgd", "power-law", "general":
+            throw typeNode.fail("model type '\(type)' is specified (SPEC §3) but not implemented in this version; available: linear, sgd-momentum, langevin")
         default:
             throw typeNode.fail("unknown model type '\(type)'; expected one of linear, sgd-momentum, sgd, power-law, general, langevin")
         }
@@ -195,6 +201,35 @@ extension Problem {
         let defaults = GridDefaults(names: names, lower: zip(centre, spread).map { $0 - $1 }, upper: zip(centre, spread).map { $0 + $1 },
                                     cells: [Int](repeating: size == 1 ? 128 : 16, count: 2 * size), temperature: temperature)
         return (parameters, defaults)
+    }
+
+    /// `type = "langevin"`: U(x) as an expression in the position axis names (the first half of
+    /// the axes), mass m (default 1), friction γ, temperature T (default 1).
+    static func decodeLangevin(_ node: TOMLNode, grid: Grid, parameters: [String: Double]) throws -> ModelSpecification {
+        let table = try node.table(allowed: ["type", "potential", "mass", "friction", "temperature"])
+        guard grid.dimension == 2 || grid.dimension == 4 else {
+            throw node.context.error("grid.lower", "a Langevin problem lives in phase space (x, v): 2 or 4 axes, found \(grid.dimension)")
+        }
+        let q = grid.dimension / 2
+        let positions = grid.axes.prefix(q).map(\.name)
+        let potentialNode = try table.required("potential")
+        var parser = FormulaParser(variables: positions, parameters: parameters)
+        let potential: Formula
+        do { potential = try parser.parse(try potentialNode.string()) } catch let failure as FormulaParser.Failure {
+            throw potentialNode.fail("the potential U(\(positions.joined(separator: ", "))): \(failure.message)")
+        }
+        func positive(_ key: String, default value: Double?) throws -> Double {
+            guard let n = table.optional(key) else {
+                if let value { return value }
+                throw node.context.error("model.\(key)", "missing required key '\(key)'")
+            }
+            let v = try n.number()
+            guard v > 0 else { throw n.fail("must be positive, found \(v)") }
+            return v
+        }
+        return .langevin(LangevinModel(potential: potential, positionCount: q, mass: try positive("mass", default: 1),
+                                       friction: try positive("friction", default: nil),
+                                       temperature: try positive("temperature", default: 1)))
     }
 
     /// D must be symmetric positive semi-definite. Symmetry is checked to 1e-12 relative (values

@@ -9,8 +9,7 @@ extension Problem {
             throw context.error("grid.boundary[\(k)]",
                 "an absorbing wall lets probability leave, so no stationary state exists; `fpsolve solve` needs reflecting or periodic walls (use `fpsolve evolve` to watch the mass leave)")
         }
-        do {
-            let model = model.linearModel
+        if let model = model.linearModel {
             // Unique stationary state on the box needs the noise to reach every direction through
             // the drift (Kalman / Hörmander rank condition for linear drift):
             // rank [D, A D, …, A^{d−1} D] = d.

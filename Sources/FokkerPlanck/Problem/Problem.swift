@@ -25,23 +25,33 @@ public enum ModelSpecification: Sendable {
     case linear(LinearModel)
     /// Kunin's SGD with momentum; solved as the phase-space linear model it defines.
     case sgdMomentum(SGDMomentumParameters, LinearModel)
+    /// Underdamped Langevin dynamics in a potential.
+    case langevin(LangevinModel)
 
     /// The value of `model.type`.
     public var typeName: String {
         switch self {
         case .linear: return "linear"
         case .sgdMomentum: return "sgd-momentum"
+        case .langevin: return "langevin"
         }
     }
 
     /// The drift and diffusion the scheme discretizes (Itô form).
-    public var coefficients: any DriftDiffusionModel { linearModel }
-
-    /// The Ornstein–Uhlenbeck form of the model (every model type implemented so far is linear).
-    public var linearModel: LinearModel {
+    public var coefficients: any DriftDiffusionModel {
         switch self {
         case let .linear(model): return model
         case let .sgdMomentum(_, model): return model
+        case let .langevin(model): return model
+        }
+    }
+
+    /// The Ornstein–Uhlenbeck form of the model, when it has one.
+    public var linearModel: LinearModel? {
+        switch self {
+        case let .linear(model): return model
+        case let .sgdMomentum(_, model): return model
+        case .langevin: return nil
         }
     }
 

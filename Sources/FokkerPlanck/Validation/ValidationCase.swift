@@ -23,6 +23,9 @@ public struct ValidationCase: Sendable {
         /// The Gaussian transient of a linear model from the Gaussian `[evolve].initial`, at every
         /// frame: density, mean and covariance (errors are the maxima over the frames).
         case ouTransient = "ou-transient"
+        /// The Boltzmann density exp(−(U + m|v|²/2)/T) of a Langevin model, with its Hamiltonian
+        /// current (v, −∇U/m) ρ and potential Φ = U + m|v|²/2 (up to a constant).
+        case langevinBoltzmann = "langevin-boltzmann"
     }
 
     public let name: String
@@ -114,7 +117,11 @@ extension ValidationCase {
     /// Solves the case at each resolution and checks it against its closed form.
     public func run(quick: Bool = false) throws -> ValidationResult {
         let resolutions = quick ? quickCells : cells
-        let model = problem.model.linearModel
+        let needsLinear = reference != .langevinBoltzmann
+        guard !needsLinear || problem.model.linearModel != nil else {
+            throw FokkerPlanckError.badInput(file: path, keyPath: "case.reference", line: nil,
+                                             message: "the \(reference.rawValue) reference needs a linear model")
+        }
         var runs: [ValidationResult.Run] = []
         var failures: [String] = []
         for counts in resolutions {
@@ -122,8 +129,9 @@ extension ValidationCase {
             let start = DispatchTime.now()
             let run: ValidationResult.Run
             switch reference {
-            case .ouStationary: run = try stationaryRun(model: model, grid: grid, start: start)
-            case .ouTransient: run = try transientRun(model: model, grid: grid, start: start)
+            case .ouStationary: run = try stationaryRun(model: problem.model.linearModel!, grid: grid, start: start)
+            case .ouTransient: run = try transientRun(model: problem.model.linearModel!, grid: grid, start: start)
+            case .langevinBoltzmann: run = try boltzmannRun(grid: grid, start: start)
             }
             runs.append(run)
             let label = counts.map(String.init).joined(separator: "×")
@@ -155,6 +163,39 @@ extension ValidationCase {
         let errors = StationaryErrors(solution: solution, reference: reference)
         return ValidationResult.Run(cells: grid.shape, spacing: grid.spacing.max()!,
                                     errors: [("L1(ρ)", errors.density), ("L1(J)", errors.current), ("Φ error", errors.potential)],
+                                    mass: solution.mass, residual: solution.residual, seconds: seconds(since: start))
+    }
+
+    private func boltzmannRun(grid: Grid, start: DispatchTime) throws -> ValidationResult.Run {
+        guard case let .langevin(model) = problem.model else {
+            throw FokkerPlanckError.badInput(file: path, keyPath: "case.reference", line: nil,
+                                             message: "the langevin-boltzmann reference needs a langevin model")
+        }
+        let scheme = FiniteVolumeScheme(grid: grid, model: model)
+        let solution = try problem.solver.solve(scheme)
+        let exact = LangevinBoltzmann(model: model, box: grid)
+        let fields = DerivedFields(density: solution.density, scheme: scheme, temperature: model.temperature)
+        var density = 0.0, current = 0.0, weightSum = 0.0, weighted = 0.0
+        var weights = [Double](repeating: 0, count: grid.cellCount), differences = weights
+        let q = model.positionCount
+        for c in 0..<grid.cellCount {
+            let z = grid.centre(c)
+            let rho = exact.density(at: z)
+            density += abs(solution.density[c] - rho) * grid.cellVolume
+            for i in 0..<q {
+                current += abs(fields.current[i][c] - z[q + i] * rho) * grid.cellVolume
+                current += abs(fields.current[q + i][c] - model.force(at: z, i) / model.mass * rho) * grid.cellVolume
+            }
+            guard fields.potential[c].isFinite else { continue }
+            weights[c] = rho * grid.cellVolume
+            differences[c] = fields.potential[c] - model.energy(at: z)
+            weightSum += weights[c]
+            weighted += weights[c] * differences[c]
+        }
+        let mean = weighted / weightSum
+        let potential = zip(weights, differences).reduce(0) { $0 + $1.0 * abs($1.1 - mean) }
+        return ValidationResult.Run(cells: grid.shape, spacing: grid.spacing.max()!,
+                                    errors: [("L1(ρ)", density), ("L1(J)", current), ("Φ error", potential)],
                                     mass: solution.mass, residual: solution.residual, seconds: seconds(since: start))
     }
 
