@@ -12,7 +12,7 @@ public enum StationaryOutput {
     public static func write(problem: Problem, solution: StationarySolution, wallSeconds: Double, to path: String) throws {
         let grid = solution.grid
         let stats = solution.factorization
-        let solver = "finite volumes (Scharfetter–Gummel, centred cross-diffusion); UMFPACK sparse LU (ordering \(stats.ordering)) of the generator with one row replaced by the normalisation"
+        let solver = "finite volumes (Scharfetter–Gummel, centred cross-diffusion); UMFPACK sparse LU (ordering \(stats.ordering)) of the generator with one cell pinned, then normalised"
         let root = commonAttributes(problem: problem, solver: solver, factorization: stats) + [
             ("residual", .double(solution.residual)),
             ("mass", .double(solution.mass)),
@@ -21,6 +21,13 @@ public enum StationaryOutput {
         ]
 
         let datasets = fieldDatasets(density: solution.density, scheme: solution.scheme, problem: problem)
+        var extra: [SGDMomentumOutput.Dataset] = []
+        var extraAttributes: [(String, AttributeValue)] = []
+        if case let .sgdMomentum(parameters, _) = problem.model {
+            extra = try SGDMomentumOutput.datasets(parameters: parameters, density: solution.density, grid: grid,
+                                                   temperature: problem.model.temperature)
+            extraAttributes = try SGDMomentumOutput.attributes(parameters: parameters, density: solution.density, grid: grid)
+        }
 
         try AtomicOutput.write(to: path) { file in
             let scales = try writeCoordinates(grid: grid, file: file)
@@ -30,7 +37,12 @@ public enum StationaryOutput {
                 defer { file.closeDataset(id) }
                 for (k, scale) in scales.enumerated() { try file.attachScale(scale, to: id, dimension: k) }
             }
-            for (key, value) in root { try file.writeRootAttribute(key, value) }
+            for dataset in extra {
+                let id = try file.writeDataset(dataset.name, shape: dataset.shape, values: dataset.values, attributes: dataset.attributes)
+                defer { file.closeDataset(id) }
+                for (k, axis) in dataset.axes.enumerated() { try file.attachScale(scales[axis], to: id, dimension: k) }
+            }
+            for (key, value) in root + extraAttributes { try file.writeRootAttribute(key, value) }
         }
     }
 

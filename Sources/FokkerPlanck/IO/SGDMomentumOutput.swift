@@ -1,0 +1,71 @@
+import Foundation
+
+/// The extra datasets of an `sgd-momentum` solution (Kunin et al.):
+///
+/// * `/marginal_theta` — ρ(θ) = ∫ρ dv on the θ axes, `/marginal_v` — ρ(v) = ∫ρ dθ on the v axes;
+/// * `/modified_loss` — T Ψ/κ, shifted to min 0, beside `/potential` (Φ = −T log ρ): for Σ = σ²H the
+///   stationary density is exp(−Ψ/κ), so the two agree up to the discretization error;
+/// * root attributes `stationary_mean`, `stationary_covariance` (moments of the computed density)
+///   and `kunin_covariance` (the closed form), row-major.
+enum SGDMomentumOutput {
+    struct Dataset {
+        let name: String
+        let axes: [Int]
+        let shape: [Int]
+        let values: [Double]
+        let attributes: [(String, AttributeValue)]
+    }
+
+    static func datasets(parameters: SGDMomentumParameters, density: [Double], grid: Grid, temperature: Double) throws -> [Dataset] {
+        let p = parameters.parameterCount
+        var result = [
+            marginal(density: density, grid: grid, keep: Array(0..<p), name: "marginal_theta", description: "marginal density ρ(θ) = ∫ ρ dv"),
+            marginal(density: density, grid: grid, keep: Array(p..<(2 * p)), name: "marginal_v", description: "marginal density ρ(v) = ∫ ρ dθ"),
+        ]
+        if let sigma2 = noiseScale(parameters) {
+            let kunin = try KuninReference(parameters)
+            let kappa = KuninReference.kappa(noiseScale: sigma2, batchSize: parameters.batchSize, momentum: parameters.momentum)
+            var values = [Double](repeating: 0, count: grid.cellCount)
+            var z = [Double](repeating: 0, count: grid.dimension)
+            for c in 0..<grid.cellCount {
+                grid.centre(c, into: &z)
+                values[c] = temperature * (try kunin.modifiedLoss(theta: Array(z[0..<p]), velocity: Array(z[p...]))) / kappa
+            }
+            let minimum = values.min() ?? 0
+            result.append(Dataset(name: "modified_loss", axes: Array(0..<(2 * p)), shape: grid.shape, values: values.map { $0 - minimum },
+                                  attributes: [("long_name", .string("T Ψ/κ, Kunin's modified loss (min 0), to compare with the potential Φ")),
+                                               ("kappa", .double(kappa))]))
+        }
+        return result
+    }
+
+    static func attributes(parameters: SGDMomentumParameters, density: [Double], grid: Grid) throws -> [(String, AttributeValue)] {
+        let moments = FrameDiagnostics(density: density, grid: grid)
+        return [("stationary_mean", .doubles(moments.mean)), ("stationary_covariance", .doubles(moments.covariance)),
+                ("kunin_covariance", .doubles(try KuninReference(parameters).covariance.elements))]
+    }
+
+    /// σ² when Σ = σ²H (to 1e-12 relative), else nil.
+    static func noiseScale(_ parameters: SGDMomentumParameters) -> Double? {
+        let h = parameters.hessian, sigma = parameters.gradientNoise
+        let trace = (0..<h.rows).reduce(0) { $0 + h[$1, $1] }
+        let sigma2 = (0..<h.rows).reduce(0) { $0 + sigma[$1, $1] } / trace
+        return (sigma - sigma2 * h).maxAbs <= 1e-12 * sigma.maxAbs && sigma2 > 0 ? sigma2 : nil
+    }
+
+    /// Σ over the axes not in `keep` of ρ × their cell widths, on the kept axes.
+    static func marginal(density: [Double], grid: Grid, keep: [Int], name: String, description: String) -> Dataset {
+        let shape = keep.map { grid.shape[$0] }
+        var values = [Double](repeating: 0, count: shape.reduce(1, *))
+        let dropped = (0..<grid.dimension).filter { !keep.contains($0) }
+        let weight = dropped.reduce(1.0) { $0 * grid.axes[$1].spacing }
+        var index = [Int](repeating: 0, count: grid.dimension)
+        for c in 0..<grid.cellCount {
+            grid.multiIndex(c, into: &index)
+            var flat = 0
+            for (position, axis) in keep.enumerated() { flat = flat * shape[position] + index[axis] }
+            values[flat] += density[c] * weight
+        }
+        return Dataset(name: name, axes: keep, shape: shape, values: values, attributes: [("long_name", .string(description))])
+    }
+}
