@@ -39,6 +39,7 @@ validate: build
 
 outside-check: build venv
 	$(PYTHON) validation/check_outputs.py --fpsolve $(FPSOLVE)
+	$(PYTHON) validation/figures.py --fpsolve $(FPSOLVE)
 
 test: swift-test validate outside-check
 
