@@ -105,20 +105,25 @@ final class KuninReferenceTests: XCTestCase {
     }
 }
 
+/// grids/sgd-momentum-p1.toml's model (H = 2, η = 0.1, β = 0.9, S = 4, σ² = 1) on n² cells.
+func sgdMomentumP1(cells n: Int) throws -> Problem {
+    try Problem(text: """
+        [model]
+        type = "sgd-momentum"
+        hessian = [[2.0]]
+        learning_rate = 0.1
+        momentum = 0.9
+        batch_size = 4
+        noise_scale = 1.0
+        [grid]
+        cells = [\(n), \(n)]
+        """)
+}
+
 /// The sgd-momentum outputs: marginals, the modified loss beside Φ, the moments.
 final class SGDMomentumOutputTests: XCTestCase {
     func testMarginalsModifiedLossAndMoments() throws {
-        let problem = try Problem(text: """
-            [model]
-            type = "sgd-momentum"
-            hessian = [[2.0]]
-            learning_rate = 0.1
-            momentum = 0.9
-            batch_size = 4
-            noise_scale = 1.0
-            [grid]
-            cells = [128, 128]
-            """)
+        let problem = try sgdMomentumP1(cells: 128)
         let solution = try problem.solver.solve(FiniteVolumeScheme(grid: problem.grid, model: problem.model.coefficients))
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sgdm-\(UUID().uuidString).h5").path
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -160,17 +165,7 @@ final class AnomalousDiffusionTests: XCTestCase {
         let times = [0.01, 0.03, 0.1, 0.3, 1, 3, 10]
         var worst: [Double] = [], spacings: [Double] = []
         for n in [96, 192] {
-            let problem = try Problem(text: """
-                [model]
-                type = "sgd-momentum"
-                hessian = [[2.0]]
-                learning_rate = 0.1
-                momentum = 0.9
-                batch_size = 4
-                noise_scale = 1.0
-                [grid]
-                cells = [\(n), \(n)]
-                """)
+            let problem = try sgdMomentumP1(cells: n)
             let scheme = FiniteVolumeScheme(grid: problem.grid, model: problem.model.coefficients)
             let stationary = try problem.solver.solve(scheme)
             let computed = try StationaryCorrelation.meanSquaredDisplacement(scheme: scheme, stationary: stationary.density,
