@@ -160,35 +160,38 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(mismatch.stderr.contains("first.h5"), mismatch.stderr)
     }
 
-    /// SIGINT stops the run at the next step: a valid partial file with complete = 0 beside an
-    /// untouched target, exit status 130.
+    /// SIGINT (exit 130) and SIGTERM (exit 143) stop the run at the next step: a valid partial
+    /// file with complete = 0 beside an untouched target.
     func testInterruptedEvolveKeepsFramesAndLeavesTargetUntouched() throws {
         let problem = try write(evolving.replacingOccurrences(of: "cells = [24, 20]", with: "cells = [120, 100]"))
-        let keep = directory.appendingPathComponent("keep.h5")
-        try Data("precious".utf8).write(to: keep)
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = ["evolve", problem, "-o", keep.path, "--dt", "1e-5", "--frames", "2001", "--quiet"]
-        process.currentDirectoryURL = directory
-        process.standardError = Pipe()
-        try process.run()
-        // Let it factor and write the first frames (a frame every 50 steps of a few ms).
-        Thread.sleep(forTimeInterval: 1.5)
-        XCTAssertTrue(process.isRunning, "the run should take far longer than 1.5 s")
-        process.interrupt()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 130)
-        XCTAssertEqual(try String(contentsOf: keep, encoding: .utf8), "precious")
-        let partial = directory.appendingPathComponent("keep.partial.h5").path
-        let summary = try OutputSummary(contentsOf: partial)
-        XCTAssertEqual(summary.attribute("complete"), .integer(0))
-        let time = try OutputSummary.read("time", from: partial).values
-        let density = try OutputSummary.read("density", from: partial)
-        XCTAssertGreaterThanOrEqual(time.count, 1)
-        XCTAssertLessThan(time.count, 2001)
-        XCTAssertEqual(density.shape, [time.count, 120, 100])
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".tmp-") }
-        XCTAssertEqual(leftovers, [])
+        for (signal, status) in [(SIGINT, Int32(130)), (SIGTERM, Int32(143))] {
+            let keep = directory.appendingPathComponent("keep.h5")
+            try Data("precious".utf8).write(to: keep)
+            let partial = directory.appendingPathComponent("keep.partial.h5").path
+            try? FileManager.default.removeItem(atPath: partial)
+            let process = Process()
+            process.executableURL = executable
+            process.arguments = ["evolve", problem, "-o", keep.path, "--dt", "1e-5", "--frames", "2001", "--quiet"]
+            process.currentDirectoryURL = directory
+            process.standardError = Pipe()
+            try process.run()
+            // Let it factor and write the first frames (a frame every 50 steps of a few ms).
+            Thread.sleep(forTimeInterval: 1.5)
+            XCTAssertTrue(process.isRunning, "the run should take far longer than 1.5 s")
+            kill(process.processIdentifier, signal)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, status)
+            XCTAssertEqual(try String(contentsOf: keep, encoding: .utf8), "precious")
+            let summary = try OutputSummary(contentsOf: partial)
+            XCTAssertEqual(summary.attribute("complete"), .integer(0))
+            let time = try OutputSummary.read("time", from: partial).values
+            let density = try OutputSummary.read("density", from: partial)
+            XCTAssertGreaterThanOrEqual(time.count, 1)
+            XCTAssertLessThan(time.count, 2001)
+            XCTAssertEqual(density.shape, [time.count, 120, 100])
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".tmp-") }
+            XCTAssertEqual(leftovers, [])
+        }
     }
 
     func testEvolveBadInput() throws {
