@@ -12,8 +12,16 @@ public struct StationaryErrors: Sendable, Equatable {
     public var potential: Double
 
     public init(solution: StationarySolution, reference: OrnsteinUhlenbeckReference) {
+        self.init(solution: solution, temperature: reference.temperature, density: reference.density(at:),
+                  current: reference.current(at:), potential: reference.potential(at:))
+    }
+
+    /// Errors against any closed form, given as functions of position: the density, the current
+    /// (one value per axis) and the potential (up to a constant).
+    public init(solution: StationarySolution, temperature: Double, density exactDensity: ([Double]) -> Double,
+                current exactCurrent: ([Double]) -> [Double], potential exactPotential: ([Double]) -> Double) {
         let grid = solution.grid
-        let fields = DerivedFields(density: solution.density, scheme: solution.scheme, temperature: reference.temperature)
+        let fields = DerivedFields(density: solution.density, scheme: solution.scheme, temperature: temperature)
         let volume = grid.cellVolume
         var density = 0.0, current = 0.0, weightSum = 0.0, weightedDifference = 0.0
         var weights = [Double](repeating: 0, count: grid.cellCount)
@@ -21,13 +29,13 @@ public struct StationaryErrors: Sendable, Equatable {
         var x = [Double](repeating: 0, count: grid.dimension)
         for c in 0..<grid.cellCount {
             grid.centre(c, into: &x)
-            let rho = reference.density(at: x)
+            let rho = exactDensity(x)
             density += abs(solution.density[c] - rho) * volume
-            let j = reference.velocity(at: x)
-            for k in 0..<grid.dimension { current += abs(fields.current[k][c] - j[k] * rho) * volume }
+            let j = exactCurrent(x)
+            for k in 0..<grid.dimension { current += abs(fields.current[k][c] - j[k]) * volume }
             guard fields.potential[c].isFinite else { continue }
             weights[c] = rho * volume
-            differences[c] = fields.potential[c] - reference.potential(at: x)
+            differences[c] = fields.potential[c] - exactPotential(x)
             weightSum += weights[c]
             weightedDifference += weights[c] * differences[c]
         }

@@ -171,31 +171,18 @@ extension ValidationCase {
             throw FokkerPlanckError.badInput(file: path, keyPath: "case.reference", line: nil,
                                              message: "the langevin-boltzmann reference needs a langevin model")
         }
-        let scheme = FiniteVolumeScheme(grid: grid, model: model)
-        let solution = try problem.solver.solve(scheme)
+        let solution = try problem.solver.solve(FiniteVolumeScheme(grid: grid, model: model))
         let exact = LangevinBoltzmann(model: model, box: grid)
-        let fields = DerivedFields(density: solution.density, scheme: scheme, temperature: model.temperature)
-        var density = 0.0, current = 0.0, weightSum = 0.0, weighted = 0.0
-        var weights = [Double](repeating: 0, count: grid.cellCount), differences = weights
         let q = model.positionCount
-        for c in 0..<grid.cellCount {
-            let z = grid.centre(c)
-            let rho = exact.density(at: z)
-            density += abs(solution.density[c] - rho) * grid.cellVolume
-            for i in 0..<q {
-                current += abs(fields.current[i][c] - z[q + i] * rho) * grid.cellVolume
-                current += abs(fields.current[q + i][c] - model.force(at: z, i) / model.mass * rho) * grid.cellVolume
-            }
-            guard fields.potential[c].isFinite else { continue }
-            weights[c] = rho * grid.cellVolume
-            differences[c] = fields.potential[c] - model.energy(at: z)
-            weightSum += weights[c]
-            weighted += weights[c] * differences[c]
-        }
-        let mean = weighted / weightSum
-        let potential = zip(weights, differences).reduce(0) { $0 + $1.0 * abs($1.1 - mean) }
+        // The Hamiltonian current (v, −∇U/m) ρ, and Φ = U + m|v|²/2 up to a constant.
+        let errors = StationaryErrors(solution: solution, temperature: model.temperature, density: exact.density(at:),
+                                      current: { z in
+                                          let rho = exact.density(at: z)
+                                          return (0..<q).map { z[q + $0] * rho } + (0..<q).map { model.force(at: z, $0) / model.mass * rho }
+                                      },
+                                      potential: model.energy(at:))
         return ValidationResult.Run(cells: grid.shape, spacing: grid.spacing.max()!,
-                                    errors: [("L1(ρ)", density), ("L1(J)", current), ("Φ error", potential)],
+                                    errors: [("L1(ρ)", errors.density), ("L1(J)", errors.current), ("Φ error", errors.potential)],
                                     mass: solution.mass, residual: solution.residual, seconds: seconds(since: start))
     }
 
