@@ -14,9 +14,9 @@ extension Problem {
         let modelNode = try root.required("model")
         let grid: Grid
         if Self.modelType(modelNode) == "sgd-momentum" {
-            let (parameters, defaults) = try Self.decodeSGDMomentum(modelNode)
+            let (parameters, temperature, defaults) = try Self.decodeSGDMomentum(modelNode)
             grid = try Self.decodeGrid(root.optional("grid"), defaults: defaults, context: context)
-            model = .sgdMomentum(parameters, parameters.linearModel(temperature: defaults.temperature))
+            model = .sgdMomentum(parameters, parameters.linearModel(temperature: temperature))
         } else if Self.modelType(modelNode) == "langevin" {
             let gridNode = try root.required("grid")
             let d = (try? gridNode.table(allowed: ["axes", "lower", "upper", "cells", "boundary"]).optional("lower")?.array().count) ?? 2
@@ -45,7 +45,6 @@ extension Problem {
         var lower: [Double]?
         var upper: [Double]?
         var cells: [Int]?
-        var temperature: Double = 1
     }
 
     static func decodeGrid(_ node: TOMLNode?, defaults: GridDefaults?, context: DecodingContext) throws -> Grid {
@@ -131,10 +130,7 @@ extension Problem {
             let diffusion = try diffusionNode.matrix(size: d)
             try checkDiffusion(diffusion, node: diffusionNode)
             let center = try table.optional("center")?.numbers(count: d)
-            let temperature = try table.optional("temperature")?.number() ?? 1
-            if temperature <= 0 {
-                throw table.optional("temperature")!.fail("the temperature must be positive, found \(temperature)")
-            }
+            let temperature = try table.positiveNumber("temperature", default: 1)
             return .linear(LinearModel(driftMatrix: a, diffusion: diffusion, center: center, temperature: temperature))
         case "sgd", "power-law", "general":
             throw typeNode.fail("model type '\(type)' is specified (SPEC §3) but not implemented in this version; available: linear, sgd-momentum, langevin")
@@ -147,7 +143,7 @@ extension Problem {
 
     /// `type = "sgd-momentum"`: the hyper-parameters, and a default grid of ±6 stationary standard
     /// deviations around (μ, 0) on the axes theta1…thetap, v1…vp (128² cells for p = 1, 16⁴ for p = 2).
-    static func decodeSGDMomentum(_ node: TOMLNode) throws -> (SGDMomentumParameters, GridDefaults) {
+    static func decodeSGDMomentum(_ node: TOMLNode) throws -> (SGDMomentumParameters, temperature: Double, GridDefaults) {
         let table = try node.table(allowed: ["type", "hessian", "learning_rate", "momentum", "batch_size", "gradient_noise",
                                              "noise_scale", "weight_decay", "minimum", "temperature"])
         let hessianNode = try table.required("hessian")
@@ -158,14 +154,8 @@ extension Problem {
         let hessian = try hessianNode.matrix(size: size)
         try checkDiffusion(hessian, node: hessianNode)
         guard try hessian.symmetricEigenvalues().first! > 0 else { throw hessianNode.fail("the Hessian must be positive definite") }
-        func positive(_ key: String) throws -> Double {
-            let n = try table.required(key)
-            let value = try n.number()
-            guard value > 0 else { throw n.fail("must be positive, found \(value)") }
-            return value
-        }
-        let eta = try positive("learning_rate")
-        let batch = try positive("batch_size")
+        let eta = try table.positiveNumber("learning_rate", default: nil)
+        let batch = try table.positiveNumber("batch_size", default: nil)
         let betaNode = try table.required("momentum")
         let beta = try betaNode.number()
         guard beta >= 0, beta < 1 else { throw betaNode.fail("the momentum β must be in [0, 1), found \(beta)") }
@@ -187,8 +177,7 @@ extension Problem {
         let decay = try decayNode?.number() ?? 0
         if let decayNode, decay < 0 { throw decayNode.fail("the weight decay must be ≥ 0, found \(decay)") }
         let minimum = try table.optional("minimum")?.numbers(count: size) ?? [Double](repeating: 0, count: size)
-        let temperature = try table.optional("temperature")?.number() ?? 1
-        if temperature <= 0 { throw table.optional("temperature")!.fail("the temperature must be positive, found \(temperature)") }
+        let temperature = try table.positiveNumber("temperature", default: 1)
         let parameters = SGDMomentumParameters(hessian: hessian, learningRate: eta, momentum: beta, batchSize: batch,
                                                gradientNoise: noise, weightDecay: decay, minimum: minimum)
         let covariance = try KuninReference(parameters).covariance
@@ -199,8 +188,8 @@ extension Problem {
         }
         let names = (1...size).map { "theta\($0)" } + (1...size).map { "v\($0)" }
         let defaults = GridDefaults(names: names, lower: zip(centre, spread).map { $0 - $1 }, upper: zip(centre, spread).map { $0 + $1 },
-                                    cells: [Int](repeating: size == 1 ? 128 : 16, count: 2 * size), temperature: temperature)
-        return (parameters, defaults)
+                                    cells: [Int](repeating: size == 1 ? 128 : 16, count: 2 * size))
+        return (parameters, temperature, defaults)
     }
 
     /// `type = "langevin"`: U(x) as an expression in the position axis names (the first half of
@@ -218,18 +207,9 @@ extension Problem {
         do { potential = try parser.parse(try potentialNode.string()) } catch let failure as FormulaParser.Failure {
             throw potentialNode.fail("the potential U(\(positions.joined(separator: ", "))): \(failure.message)")
         }
-        func positive(_ key: String, default value: Double?) throws -> Double {
-            guard let n = table.optional(key) else {
-                if let value { return value }
-                throw node.context.error("model.\(key)", "missing required key '\(key)'")
-            }
-            let v = try n.number()
-            guard v > 0 else { throw n.fail("must be positive, found \(v)") }
-            return v
-        }
-        return .langevin(LangevinModel(potential: potential, positionCount: q, mass: try positive("mass", default: 1),
-                                       friction: try positive("friction", default: nil),
-                                       temperature: try positive("temperature", default: 1)))
+        return .langevin(LangevinModel(potential: potential, positionCount: q, mass: try table.positiveNumber("mass", default: 1),
+                                       friction: try table.positiveNumber("friction", default: nil),
+                                       temperature: try table.positiveNumber("temperature", default: 1)))
     }
 
     /// D must be symmetric positive semi-definite. Symmetry is checked to 1e-12 relative (values

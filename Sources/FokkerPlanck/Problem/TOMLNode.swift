@@ -109,6 +109,17 @@ struct TOMLTableNode {
         return TOMLNode(value: value, path: child(key), context: context)
     }
 
+    /// A number that must be > 0; `defaultValue` when the key is absent (nil: the key is required).
+    func positiveNumber(_ key: String, default defaultValue: Double?) throws -> Double {
+        guard let node = optional(key) else {
+            if let defaultValue { return defaultValue }
+            throw context.error(child(key), "missing required key '\(key)'")
+        }
+        let value = try node.number()
+        guard value > 0 else { throw node.fail("must be positive, found \(value)") }
+        return value
+    }
+
     func required(_ key: String) throws -> TOMLNode {
         guard let node = optional(key) else { throw context.error(child(key), "missing required key '\(key)'") }
         return node
