@@ -18,10 +18,8 @@ extension Problem {
             grid = try Self.decodeGrid(root.optional("grid"), defaults: defaults, context: context)
             model = .sgdMomentum(parameters, parameters.linearModel(temperature: temperature))
         } else if Self.modelType(modelNode) == "langevin" {
-            let gridNode = try root.required("grid")
-            let d = (try? gridNode.table(allowed: ["axes", "lower", "upper", "cells", "boundary"]).optional("lower")?.array().count) ?? 2
-            let names = d == 4 ? ["x", "y", "vx", "vy"] : ["x", "v"]
-            grid = try Self.decodeGrid(gridNode, defaults: GridDefaults(names: names), context: context)
+            let names: (Int) -> [String] = { $0 == 4 ? ["x", "y", "vx", "vy"] : ["x", "v"] }
+            grid = try Self.decodeGrid(root.required("grid"), defaults: GridDefaults(names: names), context: context)
             model = try Self.decodeLangevin(modelNode, grid: grid, parameters: parameters)
         } else {
             grid = try Self.decodeGrid(root.required("grid"), defaults: nil, context: context)
@@ -41,7 +39,8 @@ extension Problem {
 
     /// What a model can say about its grid when the problem leaves parts of `[grid]` out.
     struct GridDefaults {
-        var names: [String]
+        /// Axis names for a grid of d axes.
+        var names: (Int) -> [String]
         var lower: [Double]?
         var upper: [Double]?
         var cells: [Int]?
@@ -84,7 +83,7 @@ extension Problem {
             }
             if Set(names).count != d { throw axesNode.fail("axis names must be distinct, found \(names)") }
         } else {
-            names = defaults.flatMap { $0.names.count == d ? $0.names : nil } ?? (0..<d).map { "x\($0)" }
+            names = defaults.map { $0.names(d) }.flatMap { $0.count == d ? $0 : nil } ?? (0..<d).map { "x\($0)" }
         }
         var boundaries = [BoundaryKind](repeating: .reflecting, count: d)
         if let boundaryNode = table.optional("boundary") {
@@ -187,7 +186,7 @@ extension Problem {
             throw node.fail("the stationary covariance is degenerate, so no default domain exists; give grid.lower and grid.upper")
         }
         let names = (1...size).map { "theta\($0)" } + (1...size).map { "v\($0)" }
-        let defaults = GridDefaults(names: names, lower: zip(centre, spread).map { $0 - $1 }, upper: zip(centre, spread).map { $0 + $1 },
+        let defaults = GridDefaults(names: { _ in names }, lower: zip(centre, spread).map { $0 - $1 }, upper: zip(centre, spread).map { $0 + $1 },
                                     cells: [Int](repeating: size == 1 ? 128 : 16, count: 2 * size))
         return (parameters, temperature, defaults)
     }
