@@ -42,8 +42,8 @@ struct Solve: ParsableCommand {
             \(problem.title)
               model     \(problem.model.typeName), d = \(grid.dimension), T = \(fmt(problem.model.temperature))
               grid      \(grid.shape.map(String.init).joined(separator: "×")) = \(grid.cellCount) cells; \(axes)
-              solver    UMFPACK LU, ordering \(stats.ordering): nnz(A) \(stats.matrixNonzeros), nnz(L+U) \(stats.lowerNonzeros + stats.upperNonzeros) (fill \(String(format: "%.1f", stats.fillRatio))×), peak \(String(format: "%.1f", stats.peakMemoryBytes / 1_048_576)) MiB
-              time      \(String(format: "%.3f", wall)) s (assembly \(String(format: "%.3f", solution.assemblySeconds)) s, factor+solve \(String(format: "%.3f", solution.solveSeconds)) s)
+              solver    \(solverLine(problem: problem, solution: solution))
+              time      \(String(format: "%.3f", wall)) s (assembly \(String(format: "%.3f", solution.assemblySeconds)) s, \(solution.krylov == nil ? "factor+solve" : "preconditioner+GMRES") \(String(format: "%.3f", solution.solveSeconds)) s)
               residual  \(String(format: "%.2e", solution.residual))  (‖Lρ‖∞ / ‖L‖∞‖ρ‖∞)
               mass      \(String(format: "%.15f", solution.mass))
               min ρ     \(String(format: "%.3e", solution.minimumDensity))
@@ -51,9 +51,18 @@ struct Solve: ParsableCommand {
             """
     }
 
+    func solverLine(problem: Problem, solution: StationarySolution) -> String {
+        let stats = solution.factorization
+        if let krylov = solution.krylov {
+            return "GMRES(\(problem.solver.krylov.restart)), \(krylov.iterations) iterations, relative residual \(String(format: "%.1e", krylov.relativeResidual)); nnz(A) \(stats.matrixNonzeros), working memory \(String(format: "%.1f", stats.peakMemoryBytes / 1_048_576)) MiB; preconditioner \(solution.preconditionerSummary ?? "")"
+        }
+        return "UMFPACK LU, ordering \(stats.ordering): nnz(A) \(stats.matrixNonzeros), nnz(L+U) \(stats.lowerNonzeros + stats.upperNonzeros) (fill \(String(format: "%.1f", stats.fillRatio))×), peak \(String(format: "%.1f", stats.peakMemoryBytes / 1_048_576)) MiB"
+    }
+
     func jsonSummary(problem: Problem, solution: StationarySolution, output: String, wall: Double) throws -> String {
         let stats = solution.factorization
-        let object: [String: Any] = [
+        var object: [String: Any] = [
+            "method": solution.krylov == nil ? "direct" : "iterative",
             "output": output,
             "title": problem.title,
             "model_type": problem.model.typeName,
@@ -69,6 +78,11 @@ struct Solve: ParsableCommand {
             "factor_peak_memory_bytes": stats.peakMemoryBytes,
             "ordering": stats.ordering,
         ]
+        if let krylov = solution.krylov {
+            object["iterations"] = krylov.iterations
+            object["krylov_relative_residual"] = krylov.relativeResidual
+            object["preconditioner"] = solution.preconditionerSummary ?? ""
+        }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         return String(decoding: data, as: UTF8.self)
     }

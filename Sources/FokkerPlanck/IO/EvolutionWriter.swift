@@ -91,7 +91,7 @@ public final class EvolutionWriter: EvolutionObserver {
     private func writeRoot(_ summary: EvolutionSummary?, complete: Bool) throws {
         let stats = summary?.factorization ?? FactorizationStatistics()
         let settings = problem.evolve
-        let solver = "finite volumes (Scharfetter–Gummel, centred cross-diffusion); \(settings?.scheme.rawValue ?? "") steps with one UMFPACK LU of I − cΔt L"
+        let solver = "finite volumes (\(scheme.driftFlux.description) drift fluxes, centred cross-diffusion); \(settings?.scheme.rawValue ?? "") steps with one UMFPACK LU of I − cΔt L"
         var root = StationaryOutput.commonAttributes(problem: problem, solver: solver, factorization: stats)
         root += [("complete", .integer(complete ? 1 : 0)), ("frames", .integer(frames))]
         if let summary {

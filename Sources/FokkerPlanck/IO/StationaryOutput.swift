@@ -12,8 +12,17 @@ public enum StationaryOutput {
     public static func write(problem: Problem, solution: StationarySolution, wallSeconds: Double, to path: String) throws {
         let grid = solution.grid
         let stats = solution.factorization
-        let solver = "finite volumes (Scharfetter–Gummel, centred cross-diffusion); UMFPACK sparse LU (ordering \(stats.ordering)) of the generator with one cell pinned, then normalised"
-        let root = commonAttributes(problem: problem, solver: solver, factorization: stats) + [
+        let flux = solution.scheme.driftFlux.description
+        let method: String
+        var krylovAttributes: [(String, AttributeValue)] = []
+        if let krylov = solution.krylov {
+            method = "GMRES(\(problem.solver.krylov.restart)) on the generator with one cell pinned, preconditioned by the \(solution.preconditionerSummary ?? "separable inverse"), then normalised"
+            krylovAttributes = [("iterations", .integer(krylov.iterations)), ("krylov_relative_residual", .double(krylov.relativeResidual))]
+        } else {
+            method = "UMFPACK sparse LU (ordering \(stats.ordering)) of the generator with one cell pinned, then normalised"
+        }
+        let solver = "finite volumes (\(flux) drift fluxes, centred cross-diffusion); " + method
+        let root = commonAttributes(problem: problem, solver: solver, factorization: stats) + krylovAttributes + [
             ("residual", .double(solution.residual)),
             ("mass", .double(solution.mass)),
             ("min_density", .double(solution.minimumDensity)),

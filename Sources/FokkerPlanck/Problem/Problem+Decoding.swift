@@ -231,7 +231,7 @@ extension Problem {
 
     static func decodeSolve(_ node: TOMLNode?) throws -> StationarySolver {
         guard let node else { return StationarySolver() }
-        let table = try node.table(allowed: ["method", "ordering"])
+        let table = try node.table(allowed: ["method", "ordering", "tolerance", "restart", "max_iterations"])
         var solver = StationarySolver()
         if let methodNode = table.optional("method") {
             let word = try methodNode.string()
@@ -246,6 +246,18 @@ extension Problem {
                 throw orderingNode.fail("unknown ordering '\(word)'; available: " + SparseOrdering.allCases.map(\.rawValue).joined(separator: ", "))
             }
             solver.ordering = ordering
+        }
+        // GMRES settings (method = "iterative").
+        if let toleranceNode = table.optional("tolerance") {
+            let tolerance = try toleranceNode.number()
+            guard tolerance > 0 && tolerance < 1 else { throw toleranceNode.fail("must be in (0, 1), found \(tolerance)") }
+            solver.krylov.tolerance = tolerance
+        }
+        for (key, minimum) in [("restart", 1), ("max_iterations", 1)] {
+            guard let valueNode = table.optional(key) else { continue }
+            let value = try valueNode.integer()
+            guard value >= minimum else { throw valueNode.fail("must be at least \(minimum), found \(value)") }
+            if key == "restart" { solver.krylov.restart = value } else { solver.krylov.maxIterations = value }
         }
         return solver
     }

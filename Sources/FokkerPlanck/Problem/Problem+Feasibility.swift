@@ -25,12 +25,35 @@ extension Problem {
                     "the noise reaches only \(rank) of \(grid.dimension) directions, even through the drift (rank of [D, AD, …] is \(rank)), so the stationary state is not unique; add noise or coupling")
             }
         }
-        let estimate = DirectSolveCost(grid: grid, ordering: solver.ordering)
-        if estimate.bytes > 0.8 * memoryLimit {
-            throw context.error("grid.cells", String(format:
-                "a direct stationary solve on %@ cells needs about %.1f GiB (estimated LU fill %.2g entries), more than 80%% of this machine's %.1f GiB; use fewer cells",
-                grid.shape.map(String.init).joined(separator: "×"), estimate.bytes / 1_073_741_824, estimate.factorNonzeros,
-                memoryLimit / 1_073_741_824))
+        switch solver.method {
+        case .direct:
+            let estimate = DirectSolveCost(grid: grid, ordering: solver.ordering)
+            if estimate.bytes > 0.8 * memoryLimit {
+                let hint = grid.dimension >= 2 ? "; use fewer cells, or [solve] method = \"iterative\"" : "; use fewer cells"
+                throw context.error("grid.cells", String(format:
+                    "a direct stationary solve on %@ cells needs about %.1f GiB (estimated LU fill %.2g entries), more than 80%% of this machine's %.1f GiB",
+                    grid.shape.map(String.init).joined(separator: "×"), estimate.bytes / 1_073_741_824, estimate.factorNonzeros,
+                    memoryLimit / 1_073_741_824) + hint)
+            }
+        case .iterative:
+            guard grid.dimension >= 2 else {
+                throw context.error("solve.method", "the iterative method splits the axes into two groups and needs at least 2 axes; a 1-d problem is solved directly in no time (method = \"direct\")")
+            }
+            // The preconditioner's groups hold ⌊d/2⌋ and ⌈d/2⌉ axes; the larger must stay dense-tractable.
+            let sorted = grid.shape.sorted(by: >)
+            let largestGroup = sorted.prefix((grid.dimension + 1) / 2).reduce(1, *)
+            if largestGroup > SeparablePreconditioner.maxGroupCells {
+                throw context.error("grid.cells", "the iterative solver's preconditioner needs a dense eigen-decomposition on each half of the axes; \(grid.shape.map(String.init).joined(separator: "×")) can put up to \(largestGroup) cells in one half, more than \(SeparablePreconditioner.maxGroupCells); use fewer cells")
+            }
+            // Matrix (≤ 1 + 2d + 4d(d−1) entries a row, 16 bytes each), GMRES basis and work vectors,
+            // dense eigenbases.
+            let n = Double(grid.cellCount), d = Double(grid.dimension)
+            let bytes = n * (1 + 2 * d + 4 * d * (d - 1)) * 16 + Double(solver.krylov.restart + 8) * n * 8
+                + 4 * Double(largestGroup * largestGroup) * 8
+            if bytes > 0.8 * memoryLimit {
+                throw context.error("grid.cells", String(format: "an iterative stationary solve on %@ cells needs about %.1f GiB, more than 80%% of this machine's %.1f GiB; use fewer cells or a smaller [solve] restart",
+                    grid.shape.map(String.init).joined(separator: "×"), bytes / 1_073_741_824, memoryLimit / 1_073_741_824))
+            }
         }
     }
 }

@@ -42,11 +42,19 @@ public struct FiniteVolumeScheme: Sendable {
     /// noise D_v: fitting then smears. Measured on the p = 1 SGD-with-momentum problem (±6σ box):
     /// θ variance 0.185 / 0.158 / 0.139 at 24² / 32² / 48² cells with fitting, 0.1172 / 0.1206 /
     /// 0.1230 centred, against 0.125 (the centred error is exactly 36/n² relative, second order).
-    public enum DriftFlux: String, Sendable, CaseIterable {
+    public enum DriftFlux: String, Sendable, CaseIterable, CustomStringConvertible {
         /// Centred for models with a transport-only axis (some D_kk ≡ 0: phase space), fitted otherwise.
         case automatic = "auto"
         case exponentialFitting = "exponential-fitting"
         case centred
+
+        public var description: String {
+            switch self {
+            case .automatic: return "automatic"
+            case .exponentialFitting: return "Scharfetter–Gummel"
+            case .centred: return "centred"
+            }
+        }
     }
 
     public let grid: Grid

@@ -1,0 +1,300 @@
+import CLapack
+import Foundation
+
+/// A preconditioner for the generator L of a 2–4-d problem: the exact inverse of its nearest
+/// *separable* operator M = L₁ ⊕ L₂ = L₁ ⊗ I + I ⊗ L₂.
+///
+/// The axes are split into two groups (for SGD with momentum p = 2: (θ₁, v₁) and (θ₂, v₂)); L_g is
+/// the same scheme's generator on the sub-grid of group g, for the model with the other group's
+/// coordinates frozen at a reference point and the cross-group diffusion dropped. When the model
+/// does not couple the groups (a diagonal Hessian with Σ = σ²H) M is L itself; otherwise L − M is
+/// the coupling (the off-diagonal K θ, D_v across groups), which GMRES then has to resolve.
+///
+/// M is inverted through the real eigen-decompositions L_g = V_g B_g V_g⁻¹ (B_g block diagonal:
+/// 1×1 for real eigenvalues, [[α, β], [−β, α]] for a pair α ± iβ — the rotations of phase space):
+/// with the unknown arranged as an m₁ × m₂ matrix X (rows: group-1 cells, columns: group-2 cells),
+/// M X = L₁ X + X L₂ᵀ, so
+///
+///     X = V₁ · S⁻¹[ V₁⁻¹ R V₂⁻ᵀ ] · V₂ᵀ,   S(Y) = B₁ Y + Y B₂ᵀ,
+///
+/// four dense matrix products (BLAS-3) and one small solve per pair of blocks. The zero
+/// eigenvalues of L₁ and L₂ (their stationary states) make S singular for one pair; that pair is
+/// given the slowest decay rate of all the others instead (M⁻¹ is only a preconditioner, and the
+/// pinned system GMRES solves is not singular). The eigenvector bases of these non-normal
+/// operators are ill-conditioned (cond V ~ 1e4 at 24², 1e6 at 32², measured) — harmless for a
+/// preconditioner, whose accuracy GMRES does not need beyond a few digits.
+public final class SeparablePreconditioner: Preconditioner {
+    /// The grid axes of the two groups.
+    public let groups: [[Int]]
+    let sizes: (Int, Int)
+    /// Grid cell → row-major position in the m₁ × m₂ matrix X.
+    let placement: [Int]
+    let forward: (Matrix, Matrix)   // V₁⁻¹, V₂⁻¹
+    let backward: (Matrix, Matrix)  // V₁, V₂
+    let blocks: ([Block], [Block])
+    /// For each pair (block of group 1, block of group 2), the inverse of the small operator
+    /// vec(Y) ↦ vec(B₁ Y + Y B₂ᵀ), row-major, at `inverseOffsets`.
+    let inverses: [Double]
+    let inverseOffsets: [Int]
+    /// The stationary densities of the two sub-operators (null vectors of L₁, L₂), for an initial
+    /// guess ρ₁ ⊗ ρ₂ in grid order.
+    public let productGuess: [Double]
+    public let setupSeconds: Double
+    public var memoryBytes: Double {
+        let dense = 2 * (sizes.0 * sizes.0 + sizes.1 * sizes.1)
+        return Double(dense + inverses.count + placement.count) * 8
+    }
+
+    struct Block { let start: Int; let size: Int; let alpha: Double; let beta: Double }
+
+    /// The largest group (cells) whose dense eigen-decomposition is accepted: 4096 (64² cells per
+    /// pair of axes) costs ~10 s and 0.5 GiB.
+    public static let maxGroupCells = 4096
+
+    public init(scheme: FiniteVolumeScheme) throws {
+        let start = DispatchTime.now()
+        let grid = scheme.grid, d = grid.dimension
+        guard d >= 2 else { throw FokkerPlanckError.solverFailed("the separable preconditioner needs at least 2 axes") }
+        let reference = Self.referencePoint(scheme)
+        groups = Self.chooseGroups(scheme: scheme, at: reference)
+        var operators: [SparseMatrix] = [], subGrids: [Grid] = []
+        for group in groups {
+            let subGrid = Grid(axes: group.map { grid.axes[$0] })
+            guard subGrid.cellCount <= Self.maxGroupCells else {
+                throw FokkerPlanckError.solverFailed("the iterative solver's preconditioner would need a dense \(subGrid.cellCount)² eigen-decomposition (more than \(Self.maxGroupCells) cells on the axes \(group.map { grid.axes[$0].name }.joined(separator: ", "))); use fewer cells")
+            }
+            let model = RestrictedModel(base: scheme.model, axes: group, frozen: reference)
+            let subScheme = FiniteVolumeScheme(grid: subGrid, model: model, driftFlux: scheme.driftFlux)
+            operators.append(subScheme.assemble())
+            subGrids.append(subGrid)
+        }
+        sizes = (subGrids[0].cellCount, subGrids[1].cellCount)
+
+        // Where each grid cell sits in X.
+        var placement = [Int](repeating: 0, count: grid.cellCount)
+        var index = [Int](repeating: 0, count: d)
+        for c in 0..<grid.cellCount {
+            grid.multiIndex(c, into: &index)
+            var rows = 0, columns = 0
+            for k in groups[0] { rows = rows * grid.shape[k] + index[k] }
+            for k in groups[1] { columns = columns * grid.shape[k] + index[k] }
+            placement[c] = rows * sizes.1 + columns
+        }
+        self.placement = placement
+
+        let first = try Self.realEigenDecomposition(operators[0])
+        let second = try Self.realEigenDecomposition(operators[1])
+        forward = (first.inverse, second.inverse)
+        backward = (first.vectors, second.vectors)
+        blocks = (first.blocks, second.blocks)
+
+        // Small inverses, with the singular pair (both eigenvalues ≈ 0) given the slowest decay.
+        let scale = max(first.spectralRadius + second.spectralRadius, .leastNormalMagnitude)
+        var slowest = Double.infinity
+        var singular: [(Int, Int)] = []
+        for (i, b1) in first.blocks.enumerated() {
+            for (j, b2) in second.blocks.enumerated() {
+                let rate = abs(b1.alpha + b2.alpha)
+                if b1.size == 1 && b2.size == 1 && rate <= 1e-9 * scale { singular.append((i, j)); continue }
+                if b1.size == 1 && b2.size == 1 { slowest = min(slowest, rate) } else { slowest = min(slowest, hypot(rate, abs(b1.beta) + abs(b2.beta))) }
+            }
+        }
+        if !slowest.isFinite { slowest = scale }
+        var inverses: [Double] = [], offsets: [Int] = []
+        inverses.reserveCapacity(first.blocks.count * second.blocks.count * 4)
+        offsets.reserveCapacity(first.blocks.count * second.blocks.count)
+        for (i, b1) in first.blocks.enumerated() {
+            for (j, b2) in second.blocks.enumerated() {
+                offsets.append(inverses.count)
+                if singular.contains(where: { $0 == (i, j) }) {
+                    inverses.append(-1 / slowest)
+                    continue
+                }
+                inverses += try Self.pairInverse(b1, b2)
+            }
+        }
+        self.inverses = inverses
+        inverseOffsets = offsets
+
+        // Initial guess: the product of the two sub-operators' stationary densities.
+        let rho1 = first.nullVector, rho2 = second.nullVector
+        var guess = [Double](repeating: 0, count: grid.cellCount)
+        for c in 0..<grid.cellCount {
+            let p = placement[c]
+            guess[c] = rho1[p / sizes.1] * rho2[p % sizes.1]
+        }
+        productGuess = guess
+        setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
+    }
+
+    // MARK: Application
+
+    public func apply(_ r: [Double]) -> [Double] {
+        let (m1, m2) = sizes
+        var x = [Double](repeating: 0, count: m1 * m2)
+        for c in 0..<r.count { x[placement[c]] = r[c] }
+        var t = [Double](repeating: 0, count: m1 * m2)
+        // Y = V₁⁻¹ X V₂⁻ᵀ
+        gemm(forward.0.elements, m1, m1, x, m2, into: &t, transposeB: false)
+        gemm(t, m1, m2, forward.1.elements, m2, into: &x, transposeB: true)
+        // Y' = S⁻¹ Y, block pair by block pair.
+        var pair = 0
+        var local = [Double](repeating: 0, count: 4), solved = [Double](repeating: 0, count: 4)
+        for b1 in blocks.0 {
+            for b2 in blocks.1 {
+                let offset = inverseOffsets[pair]
+                pair += 1
+                let s = b1.size * b2.size
+                for a in 0..<b1.size { for b in 0..<b2.size { local[a * b2.size + b] = x[(b1.start + a) * m2 + b2.start + b] } }
+                for p in 0..<s {
+                    var sum = 0.0
+                    for q in 0..<s { sum += inverses[offset + p * s + q] * local[q] }
+                    solved[p] = sum
+                }
+                for a in 0..<b1.size { for b in 0..<b2.size { x[(b1.start + a) * m2 + b2.start + b] = solved[a * b2.size + b] } }
+            }
+        }
+        // X = V₁ Y' V₂ᵀ
+        gemm(backward.0.elements, m1, m1, x, m2, into: &t, transposeB: false)
+        gemm(t, m1, m2, backward.1.elements, m2, into: &x, transposeB: true)
+        var z = [Double](repeating: 0, count: r.count)
+        for c in 0..<r.count { z[c] = x[placement[c]] }
+        return z
+    }
+
+    /// C (rows × columns) = A (rows × inner) · B or Bᵀ, row-major; B is inner × columns (or
+    /// columns × inner when transposed).
+    private func gemm(_ a: [Double], _ rows: Int, _ inner: Int, _ b: [Double], _ columns: Int,
+                      into c: inout [Double], transposeB: Bool) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(rows), Int32(columns), Int32(inner), 1, a, Int32(inner),
+                    b, Int32(transposeB ? inner : columns), 0, &c, Int32(columns))
+    }
+
+    // MARK: Set-up
+
+    /// Where the other group's coordinates are frozen: the centre of a linear model (its
+    /// stationary mean), else the centre of the box.
+    static func referencePoint(_ scheme: FiniteVolumeScheme) -> [Double] {
+        if let linear = scheme.model as? LinearModel { return linear.center }
+        return scheme.grid.axes.map { 0.5 * ($0.lower + $0.upper) }
+    }
+
+    /// The balanced split of the axes (⌊d/2⌋ and ⌈d/2⌉) that the model couples least: coupling of
+    /// axes i, j is |∂μ_i/∂x_j| ℓ_j/ℓ_i + |∂μ_j/∂x_i| ℓ_i/ℓ_j + 2|D_ij|/(ℓ_i ℓ_j) (ℓ: box lengths, so
+    /// that the weights compare rates), summed over the pairs the split separates.
+    static func chooseGroups(scheme: FiniteVolumeScheme, at point: [Double]) -> [[Int]] {
+        let d = scheme.grid.dimension, model = scheme.model
+        let lengths = scheme.grid.axes.map(\.length)
+        var jacobian = [Double](repeating: 0, count: d * d)
+        let base = model.drift(at: point)
+        for j in 0..<d {
+            var shifted = point
+            let step = 1e-6 * lengths[j]
+            shifted[j] += step
+            let mu = model.drift(at: shifted)
+            for i in 0..<d { jacobian[i * d + j] = (mu[i] - base[i]) / step }
+        }
+        let diffusion = model.diffusion(at: point).elements
+        func weight(_ i: Int, _ j: Int) -> Double {
+            abs(jacobian[i * d + j]) * lengths[j] / lengths[i] + abs(jacobian[j * d + i]) * lengths[i] / lengths[j]
+                + 2 * abs(diffusion[i * d + j]) / (lengths[i] * lengths[j])
+        }
+        var best: (cut: Double, group: [Int]) = (.infinity, [])
+        let size = d / 2
+        for mask in 0..<(1 << d) where mask.nonzeroBitCount == size {
+            let group = (0..<d).filter { mask & (1 << $0) != 0 }
+            var cut = 0.0
+            for i in group { for j in 0..<d where mask & (1 << j) == 0 { cut += weight(i, j) } }
+            if cut < best.cut { best = (cut, group) }
+        }
+        let other = (0..<d).filter { !best.group.contains($0) }
+        return [best.group, other]
+    }
+
+    struct Decomposition {
+        let vectors: Matrix
+        let inverse: Matrix
+        let blocks: [Block]
+        let spectralRadius: Double
+        /// The eigenvector of the eigenvalue nearest 0, scaled to sum 1.
+        let nullVector: [Double]
+    }
+
+    /// L = V B V⁻¹ with B real block diagonal (LAPACK dgeev, then dgesv for V⁻¹).
+    static func realEigenDecomposition(_ sparse: SparseMatrix) throws -> Decomposition {
+        let m = sparse.rows
+        var dense = [Double](repeating: 0, count: m * m)
+        for j in 0..<m {
+            for p in sparse.columnStarts[j]..<sparse.columnStarts[j + 1] { dense[sparse.rowIndices[p] * m + j] = sparse.values[p] }
+        }
+        var wr = [Double](repeating: 0, count: m), wi = [Double](repeating: 0, count: m)
+        var vr = [Double](repeating: 0, count: m * m), vl = [Double](repeating: 0, count: 1)
+        let info = LAPACKE_dgeev(fp_lapack_row_major(), Int8(UInt8(ascii: "N")), Int8(UInt8(ascii: "V")), Int32(m),
+                                 &dense, Int32(m), &wr, &wi, &vl, 1, &vr, Int32(m))
+        if info != 0 { throw LinearAlgebraError.lapack(routine: "dgeev", info: info) }
+        var blocks: [Block] = []
+        var i = 0
+        while i < m {
+            if wi[i] != 0 && i + 1 < m {
+                blocks.append(Block(start: i, size: 2, alpha: wr[i], beta: wi[i]))
+                i += 2
+            } else {
+                blocks.append(Block(start: i, size: 1, alpha: wr[i], beta: 0))
+                i += 1
+            }
+        }
+        let vectors = Matrix(rows: m, columns: m, elements: vr)
+        let inverse = try vectors.inverse()
+        let radius = (0..<m).map { hypot(wr[$0], wi[$0]) }.max() ?? 0
+        let zero = (0..<m).filter { wi[$0] == 0 }.min { abs(wr[$0]) < abs(wr[$1]) } ?? 0
+        var null = (0..<m).map { vr[$0 * m + zero] }
+        let total = null.reduce(0, +)
+        if total != 0 { null = null.map { $0 / total } }
+        return Decomposition(vectors: vectors, inverse: inverse, blocks: blocks, spectralRadius: radius, nullVector: null)
+    }
+
+    /// The inverse of vec(Y) ↦ vec(B₁ Y + Y B₂ᵀ) for blocks of sizes s₁, s₂ (Y is s₁ × s₂, row-major).
+    static func pairInverse(_ b1: Block, _ b2: Block) throws -> [Double] {
+        func matrix(_ b: Block) -> [Double] { b.size == 1 ? [b.alpha] : [b.alpha, b.beta, -b.beta, b.alpha] }
+        let m1 = matrix(b1), m2 = matrix(b2)
+        let s1 = b1.size, s2 = b2.size, s = s1 * s2
+        var operator_ = Matrix(rows: s, columns: s)
+        for a in 0..<s1 {
+            for b in 0..<s2 {
+                let row = a * s2 + b
+                for c in 0..<s1 { operator_[row, c * s2 + b] += m1[a * s1 + c] }   // (B₁ Y)_ab = Σ_c B₁_ac Y_cb
+                for c in 0..<s2 { operator_[row, a * s2 + c] += m2[b * s2 + c] }   // (Y B₂ᵀ)_ab = Σ_c Y_ac B₂_bc
+            }
+        }
+        return try operator_.inverse().elements
+    }
+}
+
+/// A model restricted to some of its axes, the others frozen at a point, cross-group diffusion
+/// dropped: the pieces of the separable approximation.
+struct RestrictedModel: DriftDiffusionModel {
+    let base: any DriftDiffusionModel
+    let axes: [Int]
+    let frozen: [Double]
+
+    var dimension: Int { axes.count }
+    var temperature: Double { base.temperature }
+    var hasConstantDiffusion: Bool { base.hasConstantDiffusion }
+    var hasAffineDrift: Bool { base.hasAffineDrift }
+
+    func drift(at x: [Double], into mu: inout [Double]) {
+        var full = frozen
+        for (k, axis) in axes.enumerated() { full[axis] = x[k] }
+        let all = base.drift(at: full)
+        for (k, axis) in axes.enumerated() { mu[k] = all[axis] }
+    }
+
+    func diffusion(at x: [Double], into d: inout [Double]) {
+        var full = frozen
+        for (k, axis) in axes.enumerated() { full[axis] = x[k] }
+        let all = base.diffusion(at: full).elements
+        let n = base.dimension
+        for (a, i) in axes.enumerated() { for (b, j) in axes.enumerated() { d[a * axes.count + b] = all[i * n + j] } }
+    }
+}
