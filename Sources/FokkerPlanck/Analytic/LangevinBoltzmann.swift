@@ -1,27 +1,39 @@
 import Foundation
 
 /// The stationary density of underdamped Langevin dynamics on a box: the Boltzmann weight
-/// ρ(x, v) = exp(−(U(x) + m|v|²/2)/T) / Z, normalised over the box. Z is computed by the midpoint
-/// rule on a grid 8× finer per axis than the box's own (for a smooth weight that decays towards
-/// the walls the midpoint rule converges faster than any power of h, so Z is exact far below
-/// the discretization error of any grid it is compared with).
+/// ρ(x, v) = exp(−(U(x) + m|v|²/2)/T) / Z, normalised over the box. Z factorises into the
+/// position integral, by the midpoint rule on a grid 8× finer per position axis than the box's own
+/// (for a smooth weight that decays towards the walls the midpoint rule converges faster than any
+/// power of h, so Z is exact far below the discretization error of any grid it is compared with),
+/// and one Gaussian integral per velocity axis, in closed form with erf. (Integrating all 2q axes
+/// on the fine grid cost 8^{2q} weights per cell: 1.4e9 formula evaluations at 24⁴.)
 public struct LangevinBoltzmann: Sendable {
     public let model: LangevinModel
     public let normalisation: Double
 
     public init(model: LangevinModel, box: Grid) {
         self.model = model
-        let fine = box.withCells(box.shape.map { 8 * $0 })
+        let q = model.positionCount
+        let positions = Grid(axes: Array(box.axes[0..<q]))
+        let fine = positions.withCells(positions.shape.map { 8 * $0 })
         var sum = 0.0, compensation = 0.0
-        var z = [Double](repeating: 0, count: fine.dimension)
+        var z = [Double](repeating: 0, count: 2 * q)
+        var x = [Double](repeating: 0, count: q)
         for c in 0..<fine.cellCount {
-            fine.centre(c, into: &z)
+            fine.centre(c, into: &x)
+            for i in 0..<q { z[i] = x[i] }  // velocities stay 0: U alone
             let w = exp(-model.energy(at: z) / model.temperature)
             let t = sum + w
             compensation += abs(sum) >= abs(w) ? (sum - t) + w : (w - t) + sum
             sum = t
         }
-        normalisation = (sum + compensation) * fine.cellVolume
+        var total = (sum + compensation) * fine.cellVolume
+        // ∫_lo^hi exp(−m v²/(2T)) dv = sqrt(πT/(2m)) [erf(hi s) − erf(lo s)], s = sqrt(m/(2T)).
+        let s = (model.mass / (2 * model.temperature)).squareRoot()
+        for axis in box.axes[q...] {
+            total *= (Double.pi * model.temperature / (2 * model.mass)).squareRoot() * (erf(axis.upper * s) - erf(axis.lower * s))
+        }
+        normalisation = total
     }
 
     public func density(at z: [Double]) -> Double { exp(-model.energy(at: z) / model.temperature) / normalisation }

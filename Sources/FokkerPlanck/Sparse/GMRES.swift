@@ -26,12 +26,12 @@ public struct KrylovStatistics: Sendable, Equatable {
 /// matrix is reduced by Givens rotations as it grows, so the residual norm is known at every step.
 public struct GMRES: Sendable {
     /// Basis size before a restart; memory is (restart + 1) vectors.
-    public var restart: Int = 50
+    public var restart: Int = 100
     /// Stop when ‖b − A x‖₂ ≤ tolerance ‖b‖₂.
     public var tolerance: Double = 1e-10
     public var maxIterations: Int = 2000
 
-    public init(restart: Int = 50, tolerance: Double = 1e-10, maxIterations: Int = 2000) {
+    public init(restart: Int = 100, tolerance: Double = 1e-10, maxIterations: Int = 2000) {
         self.restart = restart
         self.tolerance = tolerance
         self.maxIterations = maxIterations
