@@ -36,7 +36,8 @@ struct Evolve: ParsableCommand {
         let (initial, startTime) = try settings.initial!.density(on: problem.grid)
 
         let scheme = FiniteVolumeScheme(grid: problem.grid, model: problem.model.coefficients)
-        let evolution = Evolution(scheme: scheme, settings: settings, startTime: startTime)
+        var evolution = Evolution(scheme: scheme, settings: settings, startTime: startTime)
+        evolution.linearSolver = problem.solver.method
         let writer = try EvolutionWriter(problem: problem, scheme: scheme, target: target)
         let signals = SignalWatch()
         let progress = ProgressLine(enabled: !quiet && !json && Terminal.stderrIsTerminal)

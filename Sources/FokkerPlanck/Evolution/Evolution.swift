@@ -73,6 +73,8 @@ public struct EvolutionSummary: Sendable {
     public let massDrift: Double
     public let factorization: FactorizationStatistics
     public let seconds: Double
+    /// GMRES iterations over all steps (0 with the direct solver).
+    public var krylovIterations = 0
 }
 
 /// A time evolution: operator, initial density and time grid; `run` steps and hands frames to
@@ -85,6 +87,9 @@ public struct Evolution {
     /// fall on steps: Δt = t_end / (steps per frame · (frames − 1)).
     public let stepsPerFrame: Int
     public let dt: Double
+    /// How the step systems are solved: `[solve] method` of the problem (direct LU, or GMRES with
+    /// the separable preconditioner where no LU fits).
+    public var linearSolver: StationarySolver.Method = .direct
 
     /// A mass drift beyond this (relative) stops the run: each solve changes the mass by its
     /// residual's sum, ~√n · 1e-16 relative; even 10⁶ steps stay below 1e-9, while a real loss of
@@ -108,7 +113,9 @@ public struct Evolution {
         precondition(initial.count == grid.cellCount)
         let start = DispatchTime.now()
         let generator = scheme.assemble()
-        var stepper = try TimeStepper(generator: generator, scheme: settings.scheme, dt: dt, dimension: grid.dimension)
+        let stepSolver: TimeStepper.StepSolver = linearSolver == .iterative ? .iterative(try SeparableDecomposition(scheme: scheme)) : .direct
+        var stepper = try TimeStepper(generator: generator, scheme: settings.scheme, dt: dt, dimension: grid.dimension,
+                                      solver: stepSolver)
         let conserving = !grid.axes.contains { $0.boundary == .absorbing }
         var rho = initial
         let initialMass = grid.integrate(rho)
@@ -151,6 +158,7 @@ public struct Evolution {
         }
         return EvolutionSummary(outcome: outcome, framesWritten: written, steps: stepper.steps, dt: dt,
                                 finalTime: startTime + Double(stepper.steps) * dt, mostNegativeDensity: mostNegative,
-                                massDrift: drift, factorization: stepper.statistics, seconds: seconds(since: start))
+                                massDrift: drift, factorization: stepper.statistics, seconds: seconds(since: start),
+                                krylovIterations: stepper.krylovIterations)
     }
 }

@@ -91,13 +91,16 @@ public final class EvolutionWriter: EvolutionObserver {
     private func writeRoot(_ summary: EvolutionSummary?, complete: Bool) throws {
         let stats = summary?.factorization ?? FactorizationStatistics()
         let settings = problem.evolve
-        let solver = "finite volumes (\(scheme.driftFlux.description) drift fluxes, centred cross-diffusion); \(settings?.scheme.rawValue ?? "") steps with one UMFPACK LU of I − cΔt L"
+        let linear = problem.solver.method == .iterative
+            ? "GMRES on I − cΔt L preconditioned by the exact inverse of its separable part"
+            : "one UMFPACK LU of I − cΔt L"
+        let solver = "finite volumes (\(scheme.driftFlux.description) drift fluxes, centred cross-diffusion); \(settings?.scheme.rawValue ?? "") steps with " + linear
         var root = StationaryOutput.commonAttributes(problem: problem, solver: solver, factorization: stats)
         root += [("complete", .integer(complete ? 1 : 0)), ("frames", .integer(frames))]
         if let summary {
             root += [("scheme", .string(settings?.scheme.rawValue ?? "")), ("dt", .double(summary.dt)),
                      ("steps", .integer(summary.steps)), ("t_final", .double(summary.finalTime)),
-                     ("mass_drift", .double(summary.massDrift)), ("most_negative_density", .double(summary.mostNegativeDensity)),
+                     ("mass_drift", .double(summary.massDrift)), ("krylov_iterations", .integer(summary.krylovIterations)), ("most_negative_density", .double(summary.mostNegativeDensity)),
                      ("wall_seconds", .double(summary.seconds))]
         }
         for (key, value) in root { try file.writeRootAttribute(key, value) }

@@ -36,24 +36,7 @@ extension Problem {
                     memoryLimit / 1_073_741_824) + hint)
             }
         case .iterative:
-            guard grid.dimension >= 2 else {
-                throw context.error("solve.method", "the iterative method splits the axes into two groups and needs at least 2 axes; a 1-d problem is solved directly in no time (method = \"direct\")")
-            }
-            // The preconditioner's groups hold ⌊d/2⌋ and ⌈d/2⌉ axes; the larger must stay dense-tractable.
-            let sorted = grid.shape.sorted(by: >)
-            let largestGroup = sorted.prefix((grid.dimension + 1) / 2).reduce(1, *)
-            if largestGroup > SeparablePreconditioner.maxGroupCells {
-                throw context.error("grid.cells", "the iterative solver's preconditioner needs a dense eigen-decomposition on each half of the axes; \(grid.shape.map(String.init).joined(separator: "×")) can put up to \(largestGroup) cells in one half, more than \(SeparablePreconditioner.maxGroupCells); use fewer cells")
-            }
-            // Matrix (≤ 1 + 2d + 4d(d−1) entries a row, 16 bytes each), GMRES basis and work vectors,
-            // dense eigenbases.
-            let n = Double(grid.cellCount), d = Double(grid.dimension)
-            let bytes = n * (1 + 2 * d + 4 * d * (d - 1)) * 16 + Double(solver.krylov.restart + 8) * n * 8
-                + 4 * Double(largestGroup * largestGroup) * 8
-            if bytes > 0.8 * memoryLimit {
-                throw context.error("grid.cells", String(format: "an iterative stationary solve on %@ cells needs about %.1f GiB, more than 80%% of this machine's %.1f GiB; use fewer cells or a smaller [solve] restart",
-                    grid.shape.map(String.init).joined(separator: "×"), bytes / 1_073_741_824, memoryLimit / 1_073_741_824))
-            }
+            try checkIterativeFits(memoryLimit: memoryLimit)
         }
     }
 }
@@ -73,6 +56,11 @@ extension Problem {
         }
         guard settings.frames >= 2 else {
             throw context.error("evolve.frames", "at least 2 frames are needed (t = 0 and t_end)")
+        }
+        if solver.method == .iterative {
+            // The same preconditioner and matrix as the stationary iterative solve.
+            try checkIterativeFits(memoryLimit: memoryLimit)
+            return settings
         }
         // One factorization of I − cΔt L: the pattern of L, so the stationary estimate applies.
         let estimate = DirectSolveCost(grid: grid, ordering: solver.ordering)
@@ -111,5 +99,31 @@ public struct DirectSolveCost: Sendable {
         if grid.dimension >= 3 && ordering.resolved(dimension: grid.dimension) != .metis { fill *= 3 }
         factorNonzeros = fill
         bytes = 16 * fill + 30 * 8 * n
+    }
+}
+
+extension Problem {
+    /// The iterative method's limits: at least 2 axes, each group of the separable preconditioner
+    /// small enough for a dense eigen-decomposition, and the matrix and Krylov basis in memory.
+    func checkIterativeFits(memoryLimit: Double) throws {
+        let context = decodingContext
+        guard grid.dimension >= 2 else {
+            throw context.error("solve.method", "the iterative method splits the axes into two groups and needs at least 2 axes; a 1-d problem is solved directly in no time (method = \"direct\")")
+        }
+        // The preconditioner's groups hold ⌊d/2⌋ and ⌈d/2⌉ axes; the larger must stay dense-tractable.
+        let sorted = grid.shape.sorted(by: >)
+        let largestGroup = sorted.prefix((grid.dimension + 1) / 2).reduce(1, *)
+        if largestGroup > SeparableDecomposition.maxGroupCells {
+            throw context.error("grid.cells", "the iterative solver's preconditioner needs a dense eigen-decomposition on each half of the axes; \(grid.shape.map(String.init).joined(separator: "×")) can put up to \(largestGroup) cells in one half, more than \(SeparableDecomposition.maxGroupCells); use fewer cells")
+        }
+        // Matrix (≤ 1 + 2d + 4d(d−1) entries a row, 16 bytes each), GMRES basis and work vectors,
+        // dense eigenbases.
+        let n = Double(grid.cellCount), d = Double(grid.dimension)
+        let bytes = n * (1 + 2 * d + 4 * d * (d - 1)) * 16 + Double(solver.krylov.restart + 8) * n * 8
+            + 4 * Double(largestGroup * largestGroup) * 8
+        if bytes > 0.8 * memoryLimit {
+            throw context.error("grid.cells", String(format: "an iterative stationary solve on %@ cells needs about %.1f GiB, more than 80%% of this machine's %.1f GiB; use fewer cells or a smaller [solve] restart",
+                grid.shape.map(String.init).joined(separator: "×"), bytes / 1_073_741_824, memoryLimit / 1_073_741_824))
+        }
     }
 }

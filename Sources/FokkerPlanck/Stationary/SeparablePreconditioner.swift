@@ -1,8 +1,8 @@
 import CLapack
 import Foundation
 
-/// A preconditioner for the generator L of a 2–4-d problem: the exact inverse of its nearest
-/// *separable* operator M = L₁ ⊕ L₂ = L₁ ⊗ I + I ⊗ L₂.
+/// The pieces of a preconditioner for the generator L of a 2–4-d problem: the exact inverse of its
+/// nearest *separable* operator M = L₁ ⊕ L₂ = L₁ ⊗ I + I ⊗ L₂ (or of σ I + τ M, for time steps).
 ///
 /// The axes are split into two groups (for SGD with momentum p = 2: (θ₁, v₁) and (θ₂, v₂)); L_g is
 /// the same scheme's generator on the sub-grid of group g, for the model with the other group's
@@ -23,7 +23,7 @@ import Foundation
 /// pinned system GMRES solves is not singular). The eigenvector bases of these non-normal
 /// operators are ill-conditioned (cond V ~ 1e4 at 24², 1e6 at 32², measured) — harmless for a
 /// preconditioner, whose accuracy GMRES does not need beyond a few digits.
-public final class SeparablePreconditioner: Preconditioner {
+public final class SeparableDecomposition: @unchecked Sendable {
     /// The grid axes of the two groups.
     public let groups: [[Int]]
     let sizes: (Int, Int)
@@ -32,17 +32,14 @@ public final class SeparablePreconditioner: Preconditioner {
     let forward: (Matrix, Matrix)   // V₁⁻¹, V₂⁻¹
     let backward: (Matrix, Matrix)  // V₁, V₂
     let blocks: ([Block], [Block])
-    /// For each pair (block of group 1, block of group 2), the inverse of the small operator
-    /// vec(Y) ↦ vec(B₁ Y + Y B₂ᵀ), row-major, at `inverseOffsets`.
-    let inverses: [Double]
-    let inverseOffsets: [Int]
+    let spectralRadius: Double
     /// The stationary densities of the two sub-operators (null vectors of L₁, L₂), for an initial
     /// guess ρ₁ ⊗ ρ₂ in grid order.
     public let productGuess: [Double]
     public let setupSeconds: Double
     public var memoryBytes: Double {
         let dense = 2 * (sizes.0 * sizes.0 + sizes.1 * sizes.1)
-        return Double(dense + inverses.count + placement.count) * 8
+        return Double(dense + 4 * blocks.0.count * blocks.1.count + placement.count) * 8
     }
 
     struct Block { let start: Int; let size: Int; let alpha: Double; let beta: Double }
@@ -87,34 +84,7 @@ public final class SeparablePreconditioner: Preconditioner {
         forward = (first.inverse, second.inverse)
         backward = (first.vectors, second.vectors)
         blocks = (first.blocks, second.blocks)
-
-        // Small inverses, with the singular pair (both eigenvalues ≈ 0) given the slowest decay.
-        let scale = max(first.spectralRadius + second.spectralRadius, .leastNormalMagnitude)
-        var slowest = Double.infinity
-        var singular: [(Int, Int)] = []
-        for (i, b1) in first.blocks.enumerated() {
-            for (j, b2) in second.blocks.enumerated() {
-                let rate = abs(b1.alpha + b2.alpha)
-                if b1.size == 1 && b2.size == 1 && rate <= 1e-9 * scale { singular.append((i, j)); continue }
-                if b1.size == 1 && b2.size == 1 { slowest = min(slowest, rate) } else { slowest = min(slowest, hypot(rate, abs(b1.beta) + abs(b2.beta))) }
-            }
-        }
-        if !slowest.isFinite { slowest = scale }
-        var inverses: [Double] = [], offsets: [Int] = []
-        inverses.reserveCapacity(first.blocks.count * second.blocks.count * 4)
-        offsets.reserveCapacity(first.blocks.count * second.blocks.count)
-        for (i, b1) in first.blocks.enumerated() {
-            for (j, b2) in second.blocks.enumerated() {
-                offsets.append(inverses.count)
-                if singular.contains(where: { $0 == (i, j) }) {
-                    inverses.append(-1 / slowest)
-                    continue
-                }
-                inverses += try Self.pairInverse(b1, b2)
-            }
-        }
-        self.inverses = inverses
-        inverseOffsets = offsets
+        spectralRadius = first.spectralRadius + second.spectralRadius
 
         // Initial guess: the product of the two sub-operators' stationary densities.
         let rho1 = first.nullVector, rho2 = second.nullVector
@@ -127,50 +97,12 @@ public final class SeparablePreconditioner: Preconditioner {
         setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
     }
 
-    // MARK: Application
-
-    public func apply(_ r: [Double]) -> [Double] {
-        let (m1, m2) = sizes
-        var x = [Double](repeating: 0, count: m1 * m2)
-        for c in 0..<r.count { x[placement[c]] = r[c] }
-        var t = [Double](repeating: 0, count: m1 * m2)
-        // Y = V₁⁻¹ X V₂⁻ᵀ
-        gemm(forward.0.elements, m1, m1, x, m2, into: &t, transposeB: false)
-        gemm(t, m1, m2, forward.1.elements, m2, into: &x, transposeB: true)
-        // Y' = S⁻¹ Y, block pair by block pair.
-        var pair = 0
-        var local = [Double](repeating: 0, count: 4), solved = [Double](repeating: 0, count: 4)
-        for b1 in blocks.0 {
-            for b2 in blocks.1 {
-                let offset = inverseOffsets[pair]
-                pair += 1
-                let s = b1.size * b2.size
-                for a in 0..<b1.size { for b in 0..<b2.size { local[a * b2.size + b] = x[(b1.start + a) * m2 + b2.start + b] } }
-                for p in 0..<s {
-                    var sum = 0.0
-                    for q in 0..<s { sum += inverses[offset + p * s + q] * local[q] }
-                    solved[p] = sum
-                }
-                for a in 0..<b1.size { for b in 0..<b2.size { x[(b1.start + a) * m2 + b2.start + b] = solved[a * b2.size + b] } }
-            }
-        }
-        // X = V₁ Y' V₂ᵀ
-        gemm(backward.0.elements, m1, m1, x, m2, into: &t, transposeB: false)
-        gemm(t, m1, m2, backward.1.elements, m2, into: &x, transposeB: true)
-        var z = [Double](repeating: 0, count: r.count)
-        for c in 0..<r.count { z[c] = x[placement[c]] }
-        return z
+    /// The preconditioner for σ I + τ L: the exact inverse of σ I + τ (L₁ ⊕ L₂). σ = 0, τ = 1 is
+    /// the stationary problem (its singular pair regularised, see the type's notes); σ = 1,
+    /// τ = −cΔt the step matrix of an implicit scheme.
+    public func preconditioner(identity sigma: Double = 0, generator tau: Double = 1) throws -> SeparablePreconditioner {
+        try SeparablePreconditioner(decomposition: self, identity: sigma, generator: tau)
     }
-
-    /// C (rows × columns) = A (rows × inner) · B or Bᵀ, row-major; B is inner × columns (or
-    /// columns × inner when transposed).
-    private func gemm(_ a: [Double], _ rows: Int, _ inner: Int, _ b: [Double], _ columns: Int,
-                      into c: inout [Double], transposeB: Bool) {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(rows), Int32(columns), Int32(inner), 1, a, Int32(inner),
-                    b, Int32(transposeB ? inner : columns), 0, &c, Int32(columns))
-    }
-
     // MARK: Set-up
 
     /// Where the other group's coordinates are frozen: the centre of a linear model (its
@@ -255,7 +187,7 @@ public final class SeparablePreconditioner: Preconditioner {
     }
 
     /// The inverse of vec(Y) ↦ vec(B₁ Y + Y B₂ᵀ) for blocks of sizes s₁, s₂ (Y is s₁ × s₂, row-major).
-    static func pairInverse(_ b1: Block, _ b2: Block) throws -> [Double] {
+    static func pairInverse(_ b1: Block, _ b2: Block, identity sigma: Double, generator tau: Double) throws -> [Double] {
         func matrix(_ b: Block) -> [Double] { b.size == 1 ? [b.alpha] : [b.alpha, b.beta, -b.beta, b.alpha] }
         let m1 = matrix(b1), m2 = matrix(b2)
         let s1 = b1.size, s2 = b2.size, s = s1 * s2
@@ -263,12 +195,103 @@ public final class SeparablePreconditioner: Preconditioner {
         for a in 0..<s1 {
             for b in 0..<s2 {
                 let row = a * s2 + b
-                for c in 0..<s1 { operator_[row, c * s2 + b] += m1[a * s1 + c] }   // (B₁ Y)_ab = Σ_c B₁_ac Y_cb
-                for c in 0..<s2 { operator_[row, a * s2 + c] += m2[b * s2 + c] }   // (Y B₂ᵀ)_ab = Σ_c Y_ac B₂_bc
+                operator_[row, row] += sigma
+                for c in 0..<s1 { operator_[row, c * s2 + b] += tau * m1[a * s1 + c] }   // (B₁ Y)_ab = Σ_c B₁_ac Y_cb
+                for c in 0..<s2 { operator_[row, a * s2 + c] += tau * m2[b * s2 + c] }   // (Y B₂ᵀ)_ab = Σ_c Y_ac B₂_bc
             }
         }
         return try operator_.inverse().elements
     }
+}
+
+/// M⁻¹ for M = σ I + τ (L₁ ⊕ L₂), from a `SeparableDecomposition`: in the eigenbases, one small
+/// solve per pair of blocks, with the operator vec(Y) ↦ vec(σ Y + τ (B₁ Y + Y B₂ᵀ)).
+public struct SeparablePreconditioner: Preconditioner {
+    public let decomposition: SeparableDecomposition
+    /// For each pair (block of group 1, block of group 2), the inverse of the small operator,
+    /// row-major, at `inverseOffsets`.
+    let inverses: [Double]
+    let inverseOffsets: [Int]
+
+    init(decomposition: SeparableDecomposition, identity sigma: Double, generator tau: Double) throws {
+        self.decomposition = decomposition
+        let (first, second) = decomposition.blocks
+        // With σ = 0 the pair of zero eigenvalues (both stationary states) is singular: it is given
+        // the slowest decay rate of all the other pairs instead.
+        let scale = max(decomposition.spectralRadius, .leastNormalMagnitude)
+        var slowest = Double.infinity
+        var singular = Set<Int>()
+        if sigma == 0 {
+            for (i, b1) in first.enumerated() {
+                for (j, b2) in second.enumerated() {
+                    let rate = abs(b1.alpha + b2.alpha)
+                    if b1.size == 1 && b2.size == 1 && rate <= 1e-9 * scale { singular.insert(i * second.count + j); continue }
+                    slowest = min(slowest, b1.size == 1 && b2.size == 1 ? rate : hypot(rate, abs(b1.beta) + abs(b2.beta)))
+                }
+            }
+            if !slowest.isFinite { slowest = scale }
+        }
+        var inverses: [Double] = [], offsets: [Int] = []
+        inverses.reserveCapacity(first.count * second.count * 4)
+        offsets.reserveCapacity(first.count * second.count)
+        for (i, b1) in first.enumerated() {
+            for (j, b2) in second.enumerated() {
+                offsets.append(inverses.count)
+                if singular.contains(i * second.count + j) {
+                    inverses.append(-1 / (tau * slowest))
+                    continue
+                }
+                inverses += try SeparableDecomposition.pairInverse(b1, b2, identity: sigma, generator: tau)
+            }
+        }
+        self.inverses = inverses
+        inverseOffsets = offsets
+    }
+
+    // MARK: Application
+
+    public func apply(_ r: [Double]) -> [Double] {
+        let (m1, m2) = decomposition.sizes
+        var x = [Double](repeating: 0, count: m1 * m2)
+        for c in 0..<r.count { x[decomposition.placement[c]] = r[c] }
+        var t = [Double](repeating: 0, count: m1 * m2)
+        // Y = V₁⁻¹ X V₂⁻ᵀ
+        gemm(decomposition.forward.0.elements, m1, m1, x, m2, into: &t, transposeB: false)
+        gemm(t, m1, m2, decomposition.forward.1.elements, m2, into: &x, transposeB: true)
+        // Y' = S⁻¹ Y, block pair by block pair.
+        var pair = 0
+        var local = [Double](repeating: 0, count: 4), solved = [Double](repeating: 0, count: 4)
+        for b1 in decomposition.blocks.0 {
+            for b2 in decomposition.blocks.1 {
+                let offset = inverseOffsets[pair]
+                pair += 1
+                let s = b1.size * b2.size
+                for a in 0..<b1.size { for b in 0..<b2.size { local[a * b2.size + b] = x[(b1.start + a) * m2 + b2.start + b] } }
+                for p in 0..<s {
+                    var sum = 0.0
+                    for q in 0..<s { sum += inverses[offset + p * s + q] * local[q] }
+                    solved[p] = sum
+                }
+                for a in 0..<b1.size { for b in 0..<b2.size { x[(b1.start + a) * m2 + b2.start + b] = solved[a * b2.size + b] } }
+            }
+        }
+        // X = V₁ Y' V₂ᵀ
+        gemm(decomposition.backward.0.elements, m1, m1, x, m2, into: &t, transposeB: false)
+        gemm(t, m1, m2, decomposition.backward.1.elements, m2, into: &x, transposeB: true)
+        var z = [Double](repeating: 0, count: r.count)
+        for c in 0..<r.count { z[c] = x[decomposition.placement[c]] }
+        return z
+    }
+
+    /// C (rows × columns) = A (rows × inner) · B or Bᵀ, row-major; B is inner × columns (or
+    /// columns × inner when transposed).
+    private func gemm(_ a: [Double], _ rows: Int, _ inner: Int, _ b: [Double], _ columns: Int,
+                      into c: inout [Double], transposeB: Bool) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(rows), Int32(columns), Int32(inner), 1, a, Int32(inner),
+                    b, Int32(transposeB ? inner : columns), 0, &c, Int32(columns))
+    }
+
 }
 
 /// A model restricted to some of its axes, the others frozen at a point, cross-group diffusion

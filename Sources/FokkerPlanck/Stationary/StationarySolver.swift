@@ -88,8 +88,9 @@ extension StationarySolver {
                 (density, statistics) = try solvePinned(operatorMatrix, at: top, dimension: grid.dimension)
             }
         case .iterative:
-            let preconditioner = try SeparablePreconditioner(scheme: scheme)
-            let guess = preconditioner.productGuess
+            let decomposition = try SeparableDecomposition(scheme: scheme)
+            let preconditioner = try decomposition.preconditioner()
+            let guess = decomposition.productGuess
             // Pin where the guess is largest (the mode), so that ρ_r = 1 keeps ρ of order 1.
             let top = guess.indices.max { guess[$0] < guess[$1] }!
             let scale = max(abs(operatorMatrix[top, top]), .leastNormalMagnitude)
@@ -103,13 +104,13 @@ extension StationarySolver {
             }
             density = solution
             krylovStatistics = krylov
-            let names = preconditioner.groups.map { group in "(" + group.map { grid.axes[$0].name }.joined(separator: ", ") + ")" }
-            preconditionerSummary = "exact inverse of the separable L\(names[0]) ⊕ L\(names[1]) (set up in \(String(format: "%.2f", preconditioner.setupSeconds)) s)"
+            let names = decomposition.groups.map { group in "(" + group.map { grid.axes[$0].name }.joined(separator: ", ") + ")" }
+            preconditionerSummary = "exact inverse of the separable L\(names[0]) ⊕ L\(names[1]) (set up in \(String(format: "%.2f", decomposition.setupSeconds)) s)"
             statistics = FactorizationStatistics()
             statistics.size = grid.cellCount
             statistics.matrixNonzeros = operatorMatrix.nonzeroCount
             statistics.ordering = "none (GMRES)"
-            statistics.peakMemoryBytes = preconditioner.memoryBytes
+            statistics.peakMemoryBytes = decomposition.memoryBytes
                 + Double(self.krylov.restart + 6) * Double(grid.cellCount) * 8 + Double(operatorMatrix.nonzeroCount) * 16
         }
         let solveSeconds = seconds(since: solveStart)

@@ -227,7 +227,8 @@ extension ValidationCase {
         }
         let transient = try OrnsteinUhlenbeckTransient(model, initialMean: mean0, initialCovariance: covariance0)
         let recorder = FrameCollector()
-        let evolution = Evolution(scheme: FiniteVolumeScheme(grid: grid, model: model), settings: settings)
+        var evolution = Evolution(scheme: FiniteVolumeScheme(grid: grid, model: model), settings: settings)
+        evolution.linearSolver = problem.solver.method
         _ = try evolution.run(initial: try settings.initial!.density(on: grid).density, observers: [recorder])
         var density = 0.0, mean = 0.0, covariance = 0.0, mass = 1.0
         for (frame, t) in recorder.times.enumerated() where frame > 0 {
