@@ -238,6 +238,18 @@ final class CommandLineTests: XCTestCase {
             ("GMRES restart 0", good + "\n[solve]\nmethod = \"iterative\"\nrestart = 0\n", [], ["solve.restart"]),
             ("GMRES tolerance ≥ 1", good + "\n[solve]\nmethod = \"iterative\"\ntolerance = 2\n", [], ["solve.tolerance"]),
             ("preconditioner too large", good + "\n[solve]\nmethod = \"iterative\"\n", ["--cells", "5000,20"], ["grid.cells", "dense"]),
+            ("iterative on 2-d phase space", """
+                [grid]
+                lower = [-3, -3]
+                upper = [3, 3]
+                cells = [20, 20]
+                [model]
+                type = "linear"
+                drift_matrix = [[0, -1], [1, 0.5]]
+                diffusion = [[0, 0], [0, 0.5]]
+                [solve]
+                method = "iterative"
+                """, [], ["solve.method", "direct"]),
             ("bad --set", good, ["--set", "nonsense"], ["KEY=VALUE"]),
             ("bad --cells", good, ["--cells", "a,b"], ["--cells"]),
             ("missing output directory", good, ["-o", "no/such/dir/out.h5"], ["does not exist"]),

@@ -110,6 +110,11 @@ extension Problem {
         guard grid.dimension >= 2 else {
             throw context.error("solve.method", "the iterative method splits the axes into two groups and needs at least 2 axes; a 1-d problem is solved directly in no time (method = \"direct\")")
         }
+        do {
+            _ = try SeparableDecomposition.split(grid: grid, model: model.coefficients)
+        } catch let FokkerPlanckError.badInput(_, _, _, message) {
+            throw context.error("solve.method", message)
+        }
         // The preconditioner's groups hold ⌊d/2⌋ and ⌈d/2⌉ axes; the larger must stay dense-tractable.
         let sorted = grid.shape.sorted(by: >)
         let largestGroup = sorted.prefix((grid.dimension + 1) / 2).reduce(1, *)

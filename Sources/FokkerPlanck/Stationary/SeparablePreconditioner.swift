@@ -52,8 +52,8 @@ public final class SeparableDecomposition: @unchecked Sendable {
         let start = DispatchTime.now()
         let grid = scheme.grid, d = grid.dimension
         guard d >= 2 else { throw FokkerPlanckError.solverFailed("the separable preconditioner needs at least 2 axes") }
-        let reference = Self.referencePoint(scheme)
-        groups = Self.chooseGroups(scheme: scheme, at: reference)
+        let reference = Self.referencePoint(grid: grid, model: scheme.model)
+        groups = try Self.split(grid: grid, model: scheme.model)
         var operators: [SparseMatrix] = [], subGrids: [Grid] = []
         for group in groups {
             let subGrid = Grid(axes: group.map { grid.axes[$0] })
@@ -107,17 +107,35 @@ public final class SeparableDecomposition: @unchecked Sendable {
 
     /// Where the other group's coordinates are frozen: the centre of a linear model (its
     /// stationary mean), else the centre of the box.
-    static func referencePoint(_ scheme: FiniteVolumeScheme) -> [Double] {
-        if let linear = scheme.model as? LinearModel { return linear.center }
-        return scheme.grid.axes.map { 0.5 * ($0.lower + $0.upper) }
+    static func referencePoint(grid: Grid, model: any DriftDiffusionModel) -> [Double] {
+        if let linear = model as? LinearModel { return linear.center }
+        return grid.axes.map { 0.5 * ($0.lower + $0.upper) }
+    }
+
+    /// The two groups of axes the preconditioner uses (see `chooseGroups`), or an error when the
+    /// split leaves an axis without noise (pure transport) in a group where nothing drives it: its
+    /// sub-operator is then (nearly) zero and M is no approximation of L — 2-d phase space (θ, v),
+    /// which can only be split into {θ} and {v}, is the case (and is solved directly in no time).
+    public static func split(grid: Grid, model: any DriftDiffusionModel) throws -> [[Int]] {
+        let point = referencePoint(grid: grid, model: model)
+        let (groups, jacobian) = chooseGroups(grid: grid, model: model, at: point)
+        let d = grid.dimension
+        let diffusion = model.diffusion(at: point).elements
+        for group in groups {
+            for k in group where diffusion[k * d + k] == 0 && group.allSatisfy({ jacobian[k * d + $0] == 0 }) {
+                throw FokkerPlanckError.badInput(file: nil, keyPath: "solve.method", line: nil, message:
+                    "the iterative method's preconditioner splits the axes into (\(groups[0].map { grid.axes[$0].name }.joined(separator: ", "))) and (\(groups[1].map { grid.axes[$0].name }.joined(separator: ", "))), which leaves \(grid.axes[k].name) (no noise) without the axes that move it, so it cannot precondition this problem; use method = \"direct\"")
+            }
+        }
+        return groups
     }
 
     /// The balanced split of the axes (⌊d/2⌋ and ⌈d/2⌉) that the model couples least: coupling of
     /// axes i, j is |∂μ_i/∂x_j| ℓ_j/ℓ_i + |∂μ_j/∂x_i| ℓ_i/ℓ_j + 2|D_ij|/(ℓ_i ℓ_j) (ℓ: box lengths, so
     /// that the weights compare rates), summed over the pairs the split separates.
-    static func chooseGroups(scheme: FiniteVolumeScheme, at point: [Double]) -> [[Int]] {
-        let d = scheme.grid.dimension, model = scheme.model
-        let lengths = scheme.grid.axes.map(\.length)
+    static func chooseGroups(grid: Grid, model: any DriftDiffusionModel, at point: [Double]) -> (groups: [[Int]], jacobian: [Double]) {
+        let d = grid.dimension
+        let lengths = grid.axes.map(\.length)
         var jacobian = [Double](repeating: 0, count: d * d)
         let base = model.drift(at: point)
         for j in 0..<d {
@@ -141,7 +159,7 @@ public final class SeparableDecomposition: @unchecked Sendable {
             if cut < best.cut { best = (cut, group) }
         }
         let other = (0..<d).filter { !best.group.contains($0) }
-        return [best.group, other]
+        return ([best.group, other], jacobian)
     }
 
     struct Decomposition {
