@@ -127,7 +127,7 @@ extension Problem {
         let bytes = n * (1 + 2 * d + 4 * d * (d - 1)) * 16 + Double(solver.krylov.restart + 8) * n * 8
             + 4 * Double(largestGroup * largestGroup) * 8
         if bytes > 0.8 * memoryLimit {
-            throw context.error("grid.cells", String(format: "an iterative stationary solve on %@ cells needs about %.1f GiB, more than 80%% of this machine's %.1f GiB; use fewer cells or a smaller [solve] restart",
+            throw context.error("grid.cells", String(format: "an iterative solve on %@ cells needs about %.1f GiB, more than 80%% of this machine's %.1f GiB; use fewer cells or a smaller [solve] restart",
                 grid.shape.map(String.init).joined(separator: "×"), bytes / 1_073_741_824, memoryLimit / 1_073_741_824))
         }
     }
