@@ -85,6 +85,13 @@ def potential_function(text, names, parameters):
     return lambda *xs: value(tree, dict(zip(names, xs)))
 
 
+def sgd_momentum_parameters(model):
+    """H, η, β, S and Σ (gradient_noise, or noise_scale · H) of an sgd-momentum [model] table."""
+    h = np.array(model["hessian"], dtype=float)
+    sigma = np.array(model["gradient_noise"], dtype=float) if "gradient_noise" in model else model["noise_scale"] * h
+    return h, model["learning_rate"], model["momentum"], model["batch_size"], sigma
+
+
 def model_matrices(problem):
     """(A, D, centre) of the problem's Ornstein–Uhlenbeck form, built here independently of fpsolve.
 
@@ -95,10 +102,8 @@ def model_matrices(problem):
         a = np.array(model["drift_matrix"], dtype=float)
         return a, np.array(model["diffusion"], dtype=float), np.array(model.get("center", [0.0] * len(a)), dtype=float)
     assert model["type"] == "sgd-momentum", model["type"]
-    h = np.array(model["hessian"], dtype=float)
+    h, eta, beta, batch, sigma = sgd_momentum_parameters(model)
     p = len(h)
-    eta, beta, batch = model["learning_rate"], model["momentum"], model["batch_size"]
-    sigma = np.array(model["gradient_noise"], dtype=float) if "gradient_noise" in model else model["noise_scale"] * h
     decay = model.get("weight_decay", 0.0)
     a = np.zeros((2 * p, 2 * p))
     a[:p, p:] = -np.eye(p)
@@ -166,10 +171,7 @@ def kunin_covariance(problem):
     """Kunin's stationary covariance of (θ, v) for general Σ, from THEORY §3's eigenbasis formulas
     (λ = 0): P̃_ij = 2η(1−β)Σ̃_ij / {S[2(1−β)²(h_i+h_j) + (η(1+β)/2)(h_i−h_j)²]},
     R̃_ij = P̃_ij (k_i+k_j)/2, E[θ̃_i ṽ_j] = P̃_ij (k_i−k_j)/(2Γ), rotated back from H's eigenbasis."""
-    model = problem["model"]
-    h = np.array(model["hessian"], dtype=float)
-    eta, beta, batch = model["learning_rate"], model["momentum"], model["batch_size"]
-    sigma = np.array(model["gradient_noise"], dtype=float) if "gradient_noise" in model else model["noise_scale"] * h
+    h, eta, beta, batch, sigma = sgd_momentum_parameters(problem["model"])
     eig, u = np.linalg.eigh(h)
     st = u.T @ sigma @ u
     hi, hj = eig[:, None], eig[None, :]

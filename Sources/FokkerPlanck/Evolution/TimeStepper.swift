@@ -33,8 +33,7 @@ public struct TimeStepper {
             case let .lu(lu):
                 return try lu.solve(b, refine: false)
             case let .krylov(matrix, preconditioner):
-                let (x, stats) = GMRES(restart: 50, tolerance: 1e-12, maxIterations: 500)
-                    .solve(matrix, b, initialGuess: guess, preconditioner: preconditioner)
+                let (x, stats) = TimeStepper.stepGMRES.solve(matrix, b, initialGuess: guess, preconditioner: preconditioner)
                 iterations += stats.iterations
                 guard stats.converged else {
                     throw FokkerPlanckError.solverFailed(String(format: "GMRES did not converge in a time step (relative residual %.1e after %d iterations); try a smaller dt", stats.relativeResidual, stats.iterations))
@@ -43,6 +42,9 @@ public struct TimeStepper {
             }
         }
     }
+
+    /// GMRES for the step systems: warm-started and nearly preconditioned exactly, so a small basis does.
+    static let stepGMRES = GMRES(restart: 50, tolerance: 1e-12, maxIterations: 500)
 
     public let scheme: EvolveSettings.Scheme
     public let dt: Double
@@ -84,12 +86,7 @@ public struct TimeStepper {
                 ? .krylov(matrix: generator.shifted(identity: 1, plus: -dt),
                           preconditioner: try decomposition.preconditioner(identity: 1, generator: -dt))
                 : nil
-            var statistics = FactorizationStatistics()
-            statistics.size = matrix.rows
-            statistics.matrixNonzeros = matrix.nonzeroCount
-            statistics.ordering = "none (GMRES)"
-            statistics.peakMemoryBytes = decomposition.memoryBytes + Double(matrix.nonzeroCount) * 16 + 57 * Double(matrix.rows) * 8
-            mainStatistics = statistics
+            mainStatistics = .krylov(matrix: matrix, decomposition: decomposition, restart: Self.stepGMRES.restart)
         }
     }
 

@@ -38,8 +38,7 @@ public struct GMRES: Sendable {
     }
 
     public func solve(_ a: SparseMatrix, _ b: [Double], initialGuess: [Double]? = nil,
-                      preconditioner: some Preconditioner,
-                      progress: ((Int, Double) -> Void)? = nil) -> (solution: [Double], statistics: KrylovStatistics) {
+                      preconditioner: some Preconditioner) -> (solution: [Double], statistics: KrylovStatistics) {
         let start = DispatchTime.now()
         let n = b.count
         precondition(a.rows == n && a.columns == n)
@@ -101,7 +100,6 @@ public struct GMRES: Sendable {
                 g[k] = cosines[k] * g[k]
                 for i in 0...k { hessenberg[i + k * (m + 1)] = h[i] }
                 k += 1
-                progress?(stats.iterations, abs(g[k]) / bNorm)
                 if abs(g[k]) <= tolerance * bNorm || wNorm == 0 { break }
             }
             // y = H⁻¹ g (upper triangular k × k), x += M⁻¹ V y.

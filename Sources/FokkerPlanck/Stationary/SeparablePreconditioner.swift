@@ -339,3 +339,18 @@ struct RestrictedModel: DriftDiffusionModel {
         for (a, i) in axes.enumerated() { for (b, j) in axes.enumerated() { d[a * axes.count + b] = all[i * n + j] } }
     }
 }
+
+extension FactorizationStatistics {
+    /// What an iterative solve reports in place of LU statistics: size, matrix non-zeros, the
+    /// ordering "none (GMRES)", and as `peakMemoryBytes` the working memory — matrix (value and
+    /// index), dense eigenbases, and restart + 6 vectors (basis, residual, work).
+    static func krylov(matrix: SparseMatrix, decomposition: SeparableDecomposition, restart: Int) -> FactorizationStatistics {
+        var statistics = FactorizationStatistics()
+        statistics.size = matrix.rows
+        statistics.matrixNonzeros = matrix.nonzeroCount
+        statistics.ordering = "none (GMRES)"
+        statistics.peakMemoryBytes = decomposition.memoryBytes + Double(matrix.nonzeroCount) * 16
+            + Double(restart + 6) * Double(matrix.rows) * 8
+        return statistics
+    }
+}

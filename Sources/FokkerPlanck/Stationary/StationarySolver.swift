@@ -93,10 +93,7 @@ extension StationarySolver {
             let guess = decomposition.productGuess
             // Pin where the guess is largest (the mode), so that ρ_r = 1 keeps ρ of order 1.
             let top = guess.indices.max { guess[$0] < guess[$1] }!
-            let scale = max(abs(operatorMatrix[top, top]), .leastNormalMagnitude)
-            let pinned = operatorMatrix.replacingRow(top, withDiagonal: scale)
-            var rhs = [Double](repeating: 0, count: grid.cellCount)
-            rhs[top] = scale
+            let (pinned, rhs) = Self.pinnedSystem(operatorMatrix, at: top)
             let start = guess[top] > 0 ? guess.map { $0 / guess[top] } : nil
             let (solution, krylov) = self.krylov.solve(pinned, rhs, initialGuess: start, preconditioner: preconditioner)
             guard krylov.converged else {
@@ -106,12 +103,7 @@ extension StationarySolver {
             krylovStatistics = krylov
             let names = decomposition.groups.map { group in "(" + group.map { grid.axes[$0].name }.joined(separator: ", ") + ")" }
             preconditionerSummary = "exact inverse of the separable L\(names[0]) ⊕ L\(names[1]) (set up in \(String(format: "%.2f", decomposition.setupSeconds)) s)"
-            statistics = FactorizationStatistics()
-            statistics.size = grid.cellCount
-            statistics.matrixNonzeros = operatorMatrix.nonzeroCount
-            statistics.ordering = "none (GMRES)"
-            statistics.peakMemoryBytes = decomposition.memoryBytes
-                + Double(self.krylov.restart + 6) * Double(grid.cellCount) * 8 + Double(operatorMatrix.nonzeroCount) * 16
+            statistics = .krylov(matrix: operatorMatrix, decomposition: decomposition, restart: self.krylov.restart)
         }
         let solveSeconds = seconds(since: solveStart)
 
@@ -139,12 +131,18 @@ extension StationarySolver {
 
     /// Factors L with row `cell` replaced by |L_cc| e_cell and solves for ρ with ρ_cell = 1.
     private func solvePinned(_ operatorMatrix: SparseMatrix, at cell: Int, dimension: Int) throws -> ([Double], FactorizationStatistics) {
-        let scale = max(abs(operatorMatrix[cell, cell]), .leastNormalMagnitude)
-        let pinned = operatorMatrix.replacingRow(cell, withDiagonal: scale)
-        var rhs = [Double](repeating: 0, count: operatorMatrix.rows)
-        rhs[cell] = scale
+        let (pinned, rhs) = Self.pinnedSystem(operatorMatrix, at: cell)
         let analysis = try SparseLUAnalysis(pattern: pinned, ordering: ordering.resolved(dimension: dimension))
         let lu = try analysis.factor(pinned)
         return (try lu.solve(rhs), lu.statistics)
+    }
+
+    /// L with the row of `cell` replaced by |L_cc| e_cell, and the right-hand side |L_cc| e_cell:
+    /// the system whose solution is the stationary state scaled to ρ_cell = 1.
+    private static func pinnedSystem(_ operatorMatrix: SparseMatrix, at cell: Int) -> (matrix: SparseMatrix, rhs: [Double]) {
+        let scale = max(abs(operatorMatrix[cell, cell]), .leastNormalMagnitude)
+        var rhs = [Double](repeating: 0, count: operatorMatrix.rows)
+        rhs[cell] = scale
+        return (operatorMatrix.replacingRow(cell, withDiagonal: scale), rhs)
     }
 }
