@@ -30,8 +30,14 @@ static inline unsigned fp_h5p_crt_order_tracked_indexed(void) {
     return H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED;
 }
 
-/// Silences HDF5's automatic error stack printing; errors are reported by the Swift layer.
-static inline void fp_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+/// Prepares the library once per process: no atexit clean-up (after a failed H5Fclose — a full
+/// disk — the library's own clean-up at exit dereferences the half-closed file and crashes; every
+/// file is closed explicitly instead), and no automatic error stack printing (errors are reported
+/// by the Swift layer). H5dont_atexit must come before any other HDF5 call.
+static inline void fp_h5_prepare(void) {
+    H5dont_atexit();
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
 
 /// The number of attributes attached to an object.
 static inline long long fp_h5_num_attrs(hid_t obj) {

@@ -27,18 +27,22 @@ struct Evolve: ParsableCommand {
     var quiet: Bool { options.quiet }
 
     func run() throws {
-        var extra: [String] = []
-        if let tEnd { extra.append("evolve.t_end=\(tEnd)") }
-        if let dt { extra.append("evolve.dt=\(dt)") }
-        if let frames { extra.append("evolve.frames=\(frames)") }
-        let (problem, target) = try options.load(extra: extra)
+        var extra: [(option: String, override: String)] = []
+        if let tEnd { extra.append(("--t-end", "evolve.t_end=\(tEnd)")) }
+        if let dt { extra.append(("--dt", "evolve.dt=\(dt)")) }
+        if let frames { extra.append(("--frames", "evolve.frames=\(frames)")) }
+        let problem = try options.load(extra: extra)
         let settings = try problem.checkEvolvable()
         let (initial, startTime) = try settings.initial!.density(on: problem.grid)
+        let target = try options.target(for: problem, estimatedBytes: EvolutionWriter.estimatedBytes(problem: problem, frames: settings.frames)).path
+        let initialWarnings = ResolutionWarnings.initial(initial, grid: problem.grid)
+        for warning in initialWarnings { Terminal.error("fpsolve: warning: " + warning) }
 
         let scheme = FiniteVolumeScheme(grid: problem.grid, model: problem.model.coefficients)
         var evolution = Evolution(scheme: scheme, settings: settings, startTime: startTime)
         evolution.linearSolver = problem.solver.method
         let writer = try EvolutionWriter(problem: problem, scheme: scheme, target: target)
+        writer.warnings = initialWarnings
         let signals = SignalWatch()
         let progress = ProgressLine(enabled: !quiet && !json && Terminal.stderrIsTerminal)
 
@@ -49,7 +53,7 @@ struct Evolve: ParsableCommand {
                                         shouldStop: { signals.received != 0 })
         } catch {
             progress.clear()
-            if let partial = writer.abandon(nil) { Terminal.error("fpsolve: frames written so far kept in \(partial)") }
+            if let partial = writer.abandon(nil) { Terminal.error("fpsolve: frames written so far kept in \(partial.printable)") }
             throw error
         }
         progress.clear()
@@ -57,10 +61,11 @@ struct Evolve: ParsableCommand {
             let partial = writer.abandon(summary)
             let signal = signals.received
             Terminal.error("fpsolve: interrupted at t = \(summary.finalTime) after \(summary.framesWritten) frames; "
-                           + (partial.map { "kept in \($0) (complete = 0); " } ?? "") + "\(target) was not touched")
+                           + (partial.map { "kept in \($0.printable) (complete = 0); " } ?? "") + "\(target.printable) was not touched")
             throw ExitCode(128 + signal)
         }
         try writer.finish(summary)
+        for warning in writer.warnings.dropFirst(initialWarnings.count) { Terminal.error("fpsolve: warning: " + warning) }
         if json {
             let object: [String: Any] = [
                 "output": target, "cells": problem.grid.shape, "wall_seconds": summary.seconds,
@@ -71,12 +76,12 @@ struct Evolve: ParsableCommand {
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         } else if !quiet {
             print("""
-                \(problem.title)
+                \(problem.title.printable)
                   grid      \(problem.grid.shape.map(String.init).joined(separator: "×")) = \(problem.grid.cellCount) cells
                   scheme    \(settings.scheme.rawValue), dt = \(String(format: "%g", summary.dt)), \(summary.steps) steps, t = \(String(format: "%g", startTime)) → \(String(format: "%g", summary.finalTime))
                   time      \(String(format: "%.3f", summary.seconds)) s
                   mass      drift \(String(format: "%.2e", summary.massDrift)) over the run; most negative ρ \(String(format: "%.2e", summary.mostNegativeDensity))
-                  output    \(target) (\(summary.framesWritten) frames)
+                  output    \(target.printable) (\(summary.framesWritten) frames)
                 """)
         }
     }

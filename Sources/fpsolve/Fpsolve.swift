@@ -21,8 +21,11 @@ struct Fpsolve: ParsableCommand {
     )
 
     static func main() {
+        // A full disk simulated by a file-size limit (ulimit -f) must make writes fail with EFBIG,
+        // which the writers handle, not kill the process half-way.
+        signal(SIGXFSZ, SIG_IGN)
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch let error as FokkerPlanckError {
             Terminal.error("fpsolve: " + error.description)
@@ -45,14 +48,36 @@ struct Fpsolve: ParsableCommand {
     }
 }
 
+/// `--dt -0.1` as `--dt=-0.1`: the argument parser takes a value starting with '-' for an option
+/// and would answer "Missing value"; joined, the value reaches the problem's own check, which says
+/// what is wrong with it.
+func joiningNegativeValues(_ arguments: [String]) -> [String] {
+    let numeric: Set<String> = ["--dt", "--t-end", "--frames", "--cells"]
+    var result: [String] = []
+    var index = 0
+    while index < arguments.count {
+        let argument = arguments[index]
+        if numeric.contains(argument), index + 1 < arguments.count,
+           arguments[index + 1].range(of: "^-[0-9.]", options: .regularExpression) != nil {
+            result.append(argument + "=" + arguments[index + 1])
+            index += 2
+        } else {
+            result.append(argument)
+            index += 1
+        }
+    }
+    return result
+}
+
 /// A validation case (or several) failed: exit status 1.
 struct ValidationFailed: Error {
     let message: String
 }
 
 enum Terminal {
+    /// Writes a message on stderr, with terminal escapes from file names and titles defused.
     static func error(_ message: String) {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
+        FileHandle.standardError.write(Data((message.printable + "\n").utf8))
     }
 
     /// Progress goes to stderr only when it is a terminal.

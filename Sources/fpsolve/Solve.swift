@@ -17,14 +17,17 @@ struct Solve: ParsableCommand {
 
     func run() throws {
         let start = DispatchTime.now()
-        let (problem, target) = try options.load()
+        let problem = try options.load()
         try problem.checkStationarySolvable()
+        let target = try options.target(for: problem, estimatedBytes: StationaryOutput.estimatedBytes(problem: problem)).path
 
         if !quiet && !json { Terminal.progress("fpsolve: \(problem.grid.cellCount) cells, assembling and factorizing …") }
         let scheme = FiniteVolumeScheme(grid: problem.grid, model: problem.model.coefficients)
         let solution = try problem.solver.solve(scheme)
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
-        try StationaryOutput.write(problem: problem, solution: solution, wallSeconds: wall, to: target)
+        let warnings = ResolutionWarnings.solution(mostNegative: solution.minimumDensity, largest: solution.density.max() ?? 0, evolving: false)
+        try StationaryOutput.write(problem: problem, solution: solution, wallSeconds: wall, warnings: warnings, to: target)
+        for warning in warnings { Terminal.error("fpsolve: warning: " + warning) }
         let total = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
 
         if json {
@@ -36,10 +39,9 @@ struct Solve: ParsableCommand {
 
     func humanSummary(problem: Problem, solution: StationarySolution, output: String, wall: Double) -> String {
         let grid = problem.grid
-        let stats = solution.factorization
         let axes = grid.axes.map { "\($0.name) ∈ [\(fmt($0.lower)), \(fmt($0.upper))] (\($0.boundary.rawValue))" }.joined(separator: ", ")
         return """
-            \(problem.title)
+            \(problem.title.printable)
               model     \(problem.model.typeName), d = \(grid.dimension), T = \(fmt(problem.model.temperature))
               grid      \(grid.shape.map(String.init).joined(separator: "×")) = \(grid.cellCount) cells; \(axes)
               solver    \(solverLine(problem: problem, solution: solution))
@@ -47,7 +49,7 @@ struct Solve: ParsableCommand {
               residual  \(String(format: "%.2e", solution.residual))  (‖Lρ‖∞ / ‖L‖∞‖ρ‖∞)
               mass      \(String(format: "%.15f", solution.mass))
               min ρ     \(String(format: "%.3e", solution.minimumDensity))
-              output    \(output)
+              output    \(output.printable)
             """
     }
 
@@ -110,43 +112,37 @@ struct ProblemOptions: ParsableArguments {
     @Flag(help: "Print nothing on success.")
     var quiet = false
 
-    /// Reads the problem with the overrides (plus `extra` ones) and checks the output location;
-    /// both refuse bad input before any work.
-    func load(extra: [String] = []) throws -> (Problem, String) {
-        var all = overrides + extra
-        if let cells { all.append(try Self.cellsOverride(cells)) }
-        let problem = try Problem(contentsOf: self.problem, overrides: all)
-        let target = output ?? problem.output.file
-        try Self.checkWritable(target)
-        return (problem, target)
+    @Flag(help: "Replace an existing output file even when it is not an fpsolve output.")
+    var force = false
+
+    /// Reads the problem with the overrides, plus `extra` ones set by dedicated options
+    /// (`("--dt", "evolve.dt=0.1")`); errors under those keys name the option.
+    func load(extra: [(option: String, override: String)] = []) throws -> Problem {
+        var all = overrides
+        var origins: [String: String] = [:]
+        var dedicated = extra
+        if let cells { dedicated.append(("--cells", try Self.cellsOverride(cells))) }
+        for (option, override) in dedicated {
+            all.append(override)
+            origins[String(override.prefix { $0 != "=" })] = option
+        }
+        return try Problem(contentsOf: problem, overrides: all, origins: origins)
+    }
+
+    /// The output location, checked before any work (bad input: exit 2): `-o`, else the
+    /// problem's `[output] file`.
+    func target(for problem: Problem, estimatedBytes: Double) throws -> OutputTarget {
+        try OutputTarget(checking: output ?? problem.output.file, keyPath: output == nil ? "output.file" : "-o",
+                         problemFile: self.problem, force: force, estimatedBytes: estimatedBytes)
     }
 
     /// `--cells 200,200` as the override `grid.cells=[200,200]`.
     static func cellsOverride(_ cells: String) throws -> String {
-        let counts = cells.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let counts = cells.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         guard !counts.isEmpty, counts.allSatisfy({ Int($0) != nil }) else {
             throw FokkerPlanckError.badInput(file: nil, keyPath: "--cells", line: nil,
-                                             message: "expected comma-separated whole numbers such as 200,200, found '\(cells)'")
+                                             message: "expected comma-separated whole numbers such as 200,200, found '\(cells.printable)'")
         }
         return "grid.cells=[\(counts.joined(separator: ","))]"
     }
-
-    /// Bad output locations are bad input: refused before any work.
-    static func checkWritable(_ target: String) throws {
-        let directory = URL(fileURLWithPath: target).deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw FokkerPlanckError.badInput(file: nil, keyPath: "output.file", line: nil,
-                                             message: "the output directory \(directory) does not exist")
-        }
-        guard FileManager.default.isWritableFile(atPath: directory) else {
-            throw FokkerPlanckError.badInput(file: nil, keyPath: "output.file", line: nil,
-                                             message: "the output directory \(directory) is not writable")
-        }
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: target, isDirectory: &isDir), isDir.boolValue {
-            throw FokkerPlanckError.badInput(file: nil, keyPath: "output.file", line: nil, message: "\(target) is a directory")
-        }
-    }
-
 }

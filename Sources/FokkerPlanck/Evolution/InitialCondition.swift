@@ -26,6 +26,10 @@ extension EvolveSettings.InitialCondition {
             (values, startTime) = try Self.read(path: path, grid: grid)
         }
         let mass = grid.integrate(values)
+        guard values.allSatisfy(\.isFinite) else {
+            throw FokkerPlanckError.badInput(file: nil, keyPath: "evolve.initial", line: nil,
+                                             message: "the initial density has non-finite values")
+        }
         guard mass > 0, mass.isFinite else {
             throw FokkerPlanckError.badInput(file: nil, keyPath: "evolve.initial", line: nil,
                                              message: "the initial density has no mass on the grid (is its centre inside the box?)")
@@ -33,33 +37,39 @@ extension EvolveSettings.InitialCondition {
         return (values.map { $0 / mass }, startTime)
     }
 
+    /// The last density of an earlier output on the same grid. Every shape is checked from the
+    /// file's headers before any data is read: a small file may declare an enormous dataset.
     static func read(path: String, grid: Grid) throws -> ([Double], Double) {
         func refuse(_ message: String) -> FokkerPlanckError {
-            .badInput(file: path, keyPath: "evolve.initial.path", line: nil, message: message)
+            .badInput(file: path.printable, keyPath: "evolve.initial.path", line: nil, message: message)
         }
-        let summary: OutputSummary
-        do { summary = try OutputSummary(contentsOf: path) } catch { throw refuse("cannot read the initial density: \(error)") }
-        guard let dataset = summary.datasets.first(where: { $0.name == "density" }) else { throw refuse("the file has no /density") }
-        let (shape, values) = try OutputSummary.read("density", from: path)
-        var startTime = 0.0
-        var last = values
-        if shape.count == grid.dimension + 1, Array(shape.dropFirst()) == grid.shape {
-            let frameSize = grid.cellCount
-            let frames = shape[0]
-            last = Array(values[((frames - 1) * frameSize)..<(frames * frameSize)])
-            if summary.datasets.contains(where: { $0.name == "time" }) {
-                startTime = try OutputSummary.read("time", from: path).values.last ?? 0
-            }
-        } else if shape != grid.shape {
-            throw refuse("its density has shape \(dataset.shape), the grid is \(grid.shape)")
-        }
+        let file: HDF5File
+        do { file = try HDF5File.open(path) } catch { throw refuse("cannot read the initial density: \(error)") }
+        defer { try? file.close() }
+        guard file.isDataset("density") else { throw refuse("the file has no /density") }
         for axis in grid.axes {
-            guard let coordinates = try? OutputSummary.read(axis.name, from: path).values,
-                  coordinates.count == axis.cells,
+            guard file.isDataset(axis.name), (try? file.shape(ofDataset: axis.name)) == [axis.cells],
+                  let coordinates = try? file.readDoubles(axis.name, maxElements: axis.cells).values,
                   zip(coordinates, axis.centres).allSatisfy({ abs($0 - $1) <= 1e-9 * max(1, abs($1)) }) else {
                 throw refuse("its coordinate '\(axis.name)' does not match the grid (same box and cells needed)")
             }
         }
-        return (last, startTime)
+        let shape = try file.shape(ofDataset: "density")
+        let frameSize = grid.cellCount
+        if shape == grid.shape {
+            return (try file.readDoubles("density", maxElements: frameSize).values, 0)
+        }
+        guard shape.count == grid.dimension + 1, Array(shape.dropFirst()) == grid.shape, shape[0] >= 1 else {
+            throw refuse("its density has shape \(shape), the grid is \(grid.shape)")
+        }
+        let frames = shape[0]
+        guard Double(frames) * Double(frameSize) <= Double(1 << 31), file.isDataset("time"),
+              (try? file.shape(ofDataset: "time")) == [frames] else {
+            throw refuse("its density has \(frames) frames but no matching /time")
+        }
+        let values = try file.readDoubles("density", maxElements: frames * frameSize).values
+        let startTime = try file.readDoubles("time", maxElements: frames).values.last ?? 0
+        guard startTime.isFinite else { throw refuse("its last time is \(startTime)") }
+        return (Array(values[((frames - 1) * frameSize)..<(frames * frameSize)]), startTime)
     }
 }

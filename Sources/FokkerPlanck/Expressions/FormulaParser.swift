@@ -17,6 +17,14 @@ public struct FormulaParser {
     let parameters: [String: Double]
     private var characters: [Character] = []
     private var position = 0
+    private var depth = 0
+
+    /// Limits that keep every recursive walk of the parsed tree (parsing, evaluation, symbolic
+    /// derivatives) far from the stack's end: a model expression is a line, not a program.
+    /// Nesting (parentheses, function calls, signs) deeper than this is refused…
+    public static let maximumNesting = 100
+    /// …and so is a longer text, whose chains of + − * / would build trees as deep as they are long.
+    public static let maximumLength = 4096
 
     /// - Parameters:
     ///   - variables: the names that become `.variable(i)` (the axis names);
@@ -28,7 +36,11 @@ public struct FormulaParser {
 
     public mutating func parse(_ text: String) throws -> Formula {
         characters = Array(text)
+        guard characters.count <= Self.maximumLength else {
+            throw Failure(message: "the expression is \(characters.count) characters long; at most \(Self.maximumLength) are accepted")
+        }
         position = 0
+        depth = 0
         let result = try expression()
         skipSpaces()
         guard position == characters.count else { throw failure("unexpected '\(characters[position])'") }
@@ -49,7 +61,21 @@ public struct FormulaParser {
         return false
     }
 
+    /// Runs `body` one level deeper, refusing nesting beyond `maximumNesting`.
+    private mutating func nested(_ body: (inout FormulaParser) throws -> Formula) throws -> Formula {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maximumNesting else {
+            throw failure("the expression is nested more than \(Self.maximumNesting) levels deep")
+        }
+        return try body(&self)
+    }
+
     private mutating func expression() throws -> Formula {
+        try nested { try $0.sum() }
+    }
+
+    private mutating func sum() throws -> Formula {
         var result = try term()
         while true {
             if accept("+") { result = .add(result, try term()) }
@@ -68,14 +94,14 @@ public struct FormulaParser {
     }
 
     private mutating func unary() throws -> Formula {
-        if accept("-") { return .negate(try unary()) }
-        if accept("+") { return try unary() }
+        if accept("-") { return .negate(try nested { try $0.unary() }) }
+        if accept("+") { return try nested { try $0.unary() } }
         return try power()
     }
 
     private mutating func power() throws -> Formula {
         let base = try primary()
-        if accept("^") { return .power(base, try unary()) }
+        if accept("^") { return .power(base, try nested { try $0.unary() }) }
         return base
     }
 

@@ -118,3 +118,62 @@ public struct Grid: Sendable, Equatable {
         return (sum + compensation) * cellVolume
     }
 }
+
+extension Grid {
+    /// Σ over the axes not in `keep` of values × their cell widths: on the kept axes (in the order
+    /// given, C order), the marginal of a density, or the marginal current of a current component.
+    public func marginal(of values: [Double], keeping keep: [Int]) -> [Double] {
+        let shape = keep.map { self.shape[$0] }
+        var result = [Double](repeating: 0, count: shape.reduce(1, *))
+        let weight = (0..<dimension).filter { !keep.contains($0) }.reduce(1.0) { $0 * axes[$1].spacing }
+        var index = [Int](repeating: 0, count: dimension)
+        for c in 0..<cellCount {
+            multiIndex(c, into: &index)
+            var flat = 0
+            for (position, axis) in keep.enumerated() { flat = flat * shape[position] + index[axis] }
+            result[flat] += values[c] * weight
+        }
+        return result
+    }
+}
+
+extension Grid {
+    /// Where the scheme evaluates coefficients along one axis, and its walls: the cell centres, the
+    /// walls, and the three Gauss–Legendre nodes of every segment between neighbouring centres and
+    /// between a wall and its first centre.
+    public func evaluationPoints(axis k: Int) -> [Double] {
+        let axis = axes[k]
+        let s = 0.5 * (3.0 / 5.0).squareRoot()
+        var points = [axis.lower, axis.upper]
+        let ends = [axis.lower] + axis.centres + [axis.upper]
+        for (a, b) in zip(ends, ends.dropFirst()) {
+            points.append(b)
+            for t in [0.5 - s, 0.5, 0.5 + s] { points.append(a + t * (b - a)) }
+        }
+        return points
+    }
+
+    /// The first point of the tensor product of `evaluationPoints` on `axes` where one of the
+    /// functions (of those axes' coordinates, in that order) is not finite, with the function's
+    /// name and value; nil when all are finite everywhere.
+    public func firstNonFinite(of functions: [(evaluate: ([Double]) -> Double, name: String)],
+                               onAxes axisList: [Int]) -> (point: [Double], name: String, value: Double)? {
+        let lattices = axisList.map { evaluationPoints(axis: $0) }
+        var index = [Int](repeating: 0, count: lattices.count)
+        var point = [Double](repeating: 0, count: lattices.count)
+        let total = lattices.reduce(1) { $0 * $1.count }
+        for _ in 0..<total {
+            for (k, lattice) in lattices.enumerated() { point[k] = lattice[index[k]] }
+            for function in functions {
+                let value = function.evaluate(point)
+                if !value.isFinite { return (point, function.name, value) }
+            }
+            for k in stride(from: lattices.count - 1, through: 0, by: -1) {
+                index[k] += 1
+                if index[k] < lattices[k].count { break }
+                index[k] = 0
+            }
+        }
+        return nil
+    }
+}

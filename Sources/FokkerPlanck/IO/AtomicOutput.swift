@@ -4,9 +4,9 @@ import Foundation
 public let fpsolveVersion = "0.1.0"
 
 /// Writes an HDF5 file so that nothing is ever half-written or clobbered: the content goes to a
-/// temporary file beside the target (same directory, so the rename is atomic) and is renamed into
-/// place only when complete; on any failure the temporary file is removed and the target is left as
-/// it was.
+/// temporary file beside the target (same directory, so the rename is atomic; named as
+/// `OutputTarget.temporaryPath` says) and is renamed into place only when every write and the close
+/// succeeded; on any failure the temporary file is removed and the target is left as it was.
 enum AtomicOutput {
     static func write(to target: String, _ body: (HDF5File) throws -> Void) throws {
         let url = URL(fileURLWithPath: target)
@@ -15,11 +15,17 @@ enum AtomicOutput {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw FokkerPlanckError.io("cannot write \(target): the directory \(directory) does not exist")
         }
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)").path
+        let temporary = OutputTarget.temporaryPath(for: target)
         do {
             let file = try HDF5File.create(temporary)
-            try body(file)
+            do {
+                try body(file)
+            } catch {
+                try? file.close()
+                throw error
+            }
+            // A failed close (a full disk: the last metadata could not be written) leaves a corrupt
+            // file: it is never renamed onto the target.
             try file.close()
             guard rename(temporary, target) == 0 else {
                 throw FokkerPlanckError.io("cannot move the finished output into place at \(target): \(String(cString: strerror(errno)))")

@@ -7,39 +7,54 @@ import Foundation
 /// at a time and compressed; per-frame diagnostics `/mass`, `/min_density`, `/mean_<axis>` and
 /// `/covariance_<a>_<b>` (a ≤ b) along `time`.
 ///
-/// Nothing is lost: frames go to a temporary file beside the target, flushed after every frame.
-/// `finish` marks it `complete = 1` and renames it onto the target; `abandon` (an interrupted or
-/// failed run) marks it `complete = 0` and renames it to `<target>.partial.h5`, leaving the target
-/// untouched.
+/// Nothing is lost: frames go to a temporary file beside the target, flushed after every frame,
+/// and to the ParaView sidecar's temporary folder (one image per frame, or the 4-d marginals).
+/// `finish` marks it `complete = 1` and, only when every write and the close succeeded, renames it
+/// onto the target; `abandon` (an interrupted or failed run) marks it `complete = 0` and renames it
+/// to `<target>.partial.h5` (or `.partial-1.h5`, … : an earlier partial result is never replaced),
+/// leaving the target untouched.
 public final class EvolutionWriter: EvolutionObserver {
     public let target: String
     let temporary: String
     let problem: Problem
     let scheme: FiniteVolumeScheme
     let file: HDF5File
+    let sidecar: SidecarWriter
     let time: hid_t
     let scales: [hid_t]
     var series: [String: hid_t] = [:]
     var seriesOrder: [String] = []
     var frames = 0
+    /// The largest density value of any frame, for the resolution check.
+    var largestDensity = 0.0
+    /// What is not resolved (`ResolutionWarnings`): the caller's warnings on the initial state, and
+    /// the writer's own on the solution, added when the run ends; written as the root attribute
+    /// `warnings` (one per line, empty when none).
+    public var warnings: [String] = []
 
     public init(problem: Problem, scheme: FiniteVolumeScheme, target: String) throws {
         self.problem = problem
         self.scheme = scheme
         self.target = target
-        let url = URL(fileURLWithPath: target)
-        temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)").path
+        temporary = OutputTarget.temporaryPath(for: target)
         file = try HDF5File.create(temporary)
         do {
+            sidecar = try SidecarWriter(grid: scheme.grid, target: target)
+        } catch {
+            try? file.close()
+            unlink(temporary)
+            throw error
+        }
+        do {
             time = try file.createFrameSeries("time", frameShape: [], attributes: [
-                ("long_name", .string("time")), ("_Netcdf4Dimid", .integer(0)),
+                ("long_name", .string("time")), ("units", .string("1")), ("axis", .string("T")),
             ])
             try file.makeDimensionScale(time, name: "time")
             scales = try StationaryOutput.writeCoordinates(grid: scheme.grid, file: file)
         } catch {
             try? file.close()
             unlink(temporary)
+            sidecar.discard()
             throw error
         }
     }
@@ -47,9 +62,17 @@ public final class EvolutionWriter: EvolutionObserver {
     deinit {
         // Only reached without finish/abandon after an error: leave nothing behind.
         if file.id >= 0 {
-            closeAll()
+            _ = closeAll()
             unlink(temporary)
+            sidecar.discard()
         }
+    }
+
+    /// The bytes an evolution output takes at most: every field of every frame, uncompressed, in
+    /// the HDF5 file and again in the sidecar, plus the per-frame scalars and metadata.
+    public static func estimatedBytes(problem: Problem, frames: Int) -> Double {
+        let fields = Double(1 + 2 * problem.grid.dimension + 1)
+        return Double(frames) * (2 * fields * 8 * Double(problem.grid.cellCount) + 8192) + 1_048_576
     }
 
     private func frameSeries(_ name: String, spatial: Bool, attributes: [(String, AttributeValue)]) throws -> hid_t {
@@ -66,10 +89,13 @@ public final class EvolutionWriter: EvolutionObserver {
     public func observe(frame: Int, time t: Double, density: [Double], diagnostics: FrameDiagnostics) throws {
         let grid = scheme.grid
         try file.appendFrame(time, index: frame, frameShape: [], values: [t])
-        for dataset in StationaryOutput.fieldDatasets(density: density, scheme: scheme, problem: problem) {
+        let fields = StationaryOutput.fieldDatasets(density: density, scheme: scheme, problem: problem)
+        for dataset in fields {
             let id = try frameSeries(dataset.name, spatial: true, attributes: dataset.attributes)
             try file.appendFrame(id, index: frame, frameShape: grid.shape, values: dataset.values)
         }
+        try sidecar.add(fields: fields.map { ($0.name, $0.values) }, time: t)
+        largestDensity = max(largestDensity, density.max() ?? 0)
         var scalars: [(String, Double, String)] = [
             ("mass", diagnostics.mass, "Σ ρ V"),
             ("min_density", diagnostics.minimum, "smallest density value"),
@@ -81,11 +107,11 @@ public final class EvolutionWriter: EvolutionObserver {
             scalars.append(("covariance_\(na)_\(nb)", diagnostics.covariance[a * d + b], "covariance of \(na) and \(nb)"))
         } }
         for (name, value, description) in scalars {
-            let id = try frameSeries(name, spatial: false, attributes: [("long_name", .string(description))])
+            let id = try frameSeries(name, spatial: false, attributes: [("long_name", .string(description)), ("units", .string("1"))])
             try file.appendFrame(id, index: frame, frameShape: [], values: [value])
         }
+        try file.flush()
         frames = frame + 1
-        file.flush()
     }
 
     private func writeRoot(_ summary: EvolutionSummary?, complete: Bool) throws {
@@ -96,7 +122,11 @@ public final class EvolutionWriter: EvolutionObserver {
             : "one UMFPACK LU of I − cΔt L"
         let solver = "finite volumes (\(scheme.driftFlux.description) drift fluxes, centred cross-diffusion); \(settings?.scheme.rawValue ?? "") steps with " + linear
         var root = StationaryOutput.commonAttributes(problem: problem, solver: solver, factorization: stats)
-        root += [("complete", .integer(complete ? 1 : 0)), ("frames", .integer(frames))]
+        if let summary {
+            warnings += ResolutionWarnings.solution(mostNegative: summary.mostNegativeDensity, largest: largestDensity, evolving: true)
+        }
+        root += [("complete", .integer(complete ? 1 : 0)), ("frames", .integer(frames)),
+                 ("warnings", .string(warnings.joined(separator: "\n")))]
         if let summary {
             root += [("scheme", .string(settings?.scheme.rawValue ?? "")), ("dt", .double(summary.dt)),
                      ("steps", .integer(summary.steps)), ("t_final", .double(summary.finalTime)),
@@ -106,43 +136,55 @@ public final class EvolutionWriter: EvolutionObserver {
         for (key, value) in root { try file.writeRootAttribute(key, value) }
     }
 
-    private func closeAll() {
+    /// Closes every dataset and the file; false when the close failed (the file is then corrupt).
+    private func closeAll() -> Bool {
         for name in seriesOrder { file.closeDataset(series[name]!) }
         series = [:]
         seriesOrder = []
         scales.forEach(file.closeDataset)
         file.closeDataset(time)
-        try? file.close()
+        return (try? file.close()) != nil
     }
 
-    /// A complete run: mark it so and move it onto the target.
+    /// A complete run: mark it so and move it (and its sidecar) onto the target. When a write or
+    /// the close fails the temporary file is removed and the target is not touched.
     public func finish(_ summary: EvolutionSummary) throws {
-        try writeRoot(summary, complete: summary.outcome == .completed)
-        closeAll()
+        do {
+            try writeRoot(summary, complete: summary.outcome == .completed)
+        } catch {
+            _ = closeAll()
+            unlink(temporary)
+            sidecar.discard()
+            throw error
+        }
+        guard closeAll() else {
+            unlink(temporary)
+            sidecar.discard()
+            throw FokkerPlanckError.io("closing \(temporary.printable) failed (is the disk full?); \(target.printable) was not touched")
+        }
         guard rename(temporary, target) == 0 else {
             unlink(temporary)
-            throw FokkerPlanckError.io("cannot move the finished output into place at \(target): \(String(cString: strerror(errno)))")
+            sidecar.discard()
+            throw FokkerPlanckError.io("cannot move the finished output into place at \(target.printable): \(String(cString: strerror(errno)))")
         }
+        try sidecar.install(for: target)
     }
 
-    /// An interrupted or failed run: keep the frames done so far, valid, beside the target; the
-    /// target is not touched. Returns where they are.
+    /// An interrupted or failed run: keep the frames done so far, valid, beside the target (in a
+    /// new partial file: earlier ones are kept); the target is not touched. Returns where they are,
+    /// or nil when nothing valid could be kept (no frame, or the file could not be completed).
     @discardableResult
     public func abandon(_ summary: EvolutionSummary?) -> String? {
-        let partial = Self.partialPath(for: target)
-        try? writeRoot(summary, complete: false)
-        closeAll()
-        guard frames > 0, rename(temporary, partial) == 0 else {
+        let partial = OutputTarget.partialPath(for: target)
+        let marked = (try? writeRoot(summary, complete: false)) != nil
+        let closed = closeAll()
+        guard frames > 0, marked, closed, rename(temporary, partial) == 0 else {
             unlink(temporary)
+            sidecar.discard()
             return nil
         }
+        do { try sidecar.install(for: partial) } catch { sidecar.discard() }
         return partial
     }
 
-    /// `out.h5` → `out.partial.h5`.
-    public static func partialPath(for target: String) -> String {
-        let url = URL(fileURLWithPath: target)
-        let stem = url.deletingPathExtension().lastPathComponent
-        return url.deletingLastPathComponent().appendingPathComponent(stem + ".partial.h5").path
-    }
 }

@@ -31,9 +31,15 @@ final class HDF5File {
         self.id = id
     }
 
+    /// Runs `fp_h5_prepare` once per process, before any other HDF5 call.
+    private static let prepared: Bool = {
+        fp_h5_prepare()
+        return true
+    }()
+
     /// Creates (truncating) a file with link and attribute creation order tracked, as netCDF-4 does.
     static func create(_ path: String) throws -> HDF5File {
-        fp_h5_silence_errors()
+        _ = prepared
         let fcpl = H5Pcreate(fp_h5p_file_create())
         defer { H5Pclose(fcpl) }
         H5Pset_link_creation_order(fcpl, fp_h5p_crt_order_tracked_indexed())
@@ -44,8 +50,15 @@ final class HDF5File {
     }
 
     static func open(_ path: String) throws -> HDF5File {
-        fp_h5_silence_errors()
-        guard FileManager.default.fileExists(atPath: path) else { throw FokkerPlanckError.io("\(path): no such file") }
+        _ = prepared
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            throw FokkerPlanckError.io("\(path): \(String(cString: strerror(errno)))")
+        }
+        // Only regular files: opening a FIFO would block, a device read would never end.
+        guard (status.st_mode & S_IFMT) == S_IFREG else {
+            throw FokkerPlanckError.io("\(path) is not a regular file")
+        }
         guard H5Fis_hdf5(path) > 0 else { throw FokkerPlanckError.io("\(path) is not an HDF5 file") }
         let id = H5Fopen(path, fp_h5f_acc_rdonly(), fp_h5p_default())
         guard id >= 0 else { throw FokkerPlanckError.io("cannot open the HDF5 file \(path)") }
@@ -125,11 +138,25 @@ final class HDF5File {
     }
 
     /// Pushes what is written so far to disk.
-    func flush() { H5Fflush(id, H5F_SCOPE_GLOBAL) }
+    func flush() throws { try check(H5Fflush(id, H5F_SCOPE_GLOBAL), "flushing to disk") }
 
-    /// Makes a 1-d dataset a dimension scale named `name`.
+    /// True when `path` is an HDF5 file (read without blocking: regular files only).
+    static func isHDF5(_ path: String) -> Bool {
+        _ = prepared
+        return H5Fis_hdf5(path) > 0
+    }
+
+    /// The netCDF dimension id the next dimension scale gets.
+    private var nextDimensionId: Int32 = 0
+
+    /// Makes a 1-d dataset a dimension scale named `name`, with the next netCDF dimension id
+    /// (`_Netcdf4Dimid`, a 32-bit integer as netCDF-C writes it): ids must be distinct, or
+    /// netCDF-C merges two dimensions into one.
     func makeDimensionScale(_ dataset: hid_t, name: String) throws {
         try check(H5DSset_scale(dataset, name), "making \(name) a dimension scale")
+        try writeNumericAttribute("_Netcdf4Dimid", [nextDimensionId], fileType: fp_h5t_std_i32le(), memoryType: fp_h5t_native_int(),
+                                  scalar: true, on: dataset)
+        nextDimensionId += 1
     }
 
     func attachScale(_ scale: hid_t, to dataset: hid_t, dimension: Int) throws {
@@ -143,19 +170,21 @@ final class HDF5File {
     func writeAttribute(_ name: String, _ value: AttributeValue, on object: hid_t) throws {
         switch value {
         case let .string(s):
+            // Fixed-length, as netCDF-C writes NC_CHAR text: variable-length strings (NC_STRING)
+            // are ignored by VTK's netCDF readers and refused by the netCDF classic formats.
+            let bytes = Array(s.utf8)
             let type = H5Tcopy(fp_h5t_c_s1())
             defer { H5Tclose(type) }
-            H5Tset_size(type, fp_h5t_variable())
+            try check(H5Tset_size(type, max(bytes.count, 1)), "sizing attribute \(name)")
+            H5Tset_strpad(type, H5T_STR_NULLTERM)
             H5Tset_cset(type, H5T_CSET_UTF8)
             let space = H5Screate(H5S_SCALAR)
             defer { H5Sclose(space) }
             let attribute = H5Acreate2(object, name, type, space, fp_h5p_default(), fp_h5p_default())
             guard attribute >= 0 else { throw FokkerPlanckError.io("\(path): creating attribute \(name) failed") }
             defer { H5Aclose(attribute) }
-            try s.withCString { cString in
-                var pointer: UnsafePointer<CChar>? = cString
-                try check(H5Awrite(attribute, type, &pointer), "writing attribute \(name)")
-            }
+            let buffer = bytes.isEmpty ? [UInt8(0)] : bytes
+            try check(H5Awrite(attribute, type, buffer), "writing attribute \(name)")
         case let .double(d):
             try writeNumericAttribute(name, [d], fileType: fp_h5t_ieee_f64le(), memoryType: fp_h5t_native_double(), scalar: true, on: object)
         case let .doubles(v):
@@ -213,10 +242,23 @@ final class HDF5File {
         return dims.prefix(rank).map { Int($0) }
     }
 
-    func readDoubles(_ name: String) throws -> (shape: [Int], values: [Double]) {
+    /// The shape of a dataset, read from its header without reading any data.
+    func shape(ofDataset name: String) throws -> [Int] {
+        let dataset = try openDataset(name)
+        defer { H5Dclose(dataset) }
+        return shape(of: dataset)
+    }
+
+    /// Reads a dataset of doubles; refuses (before allocating) one of more than `maxElements`
+    /// values, so that a small file declaring a huge dataset cannot exhaust memory.
+    func readDoubles(_ name: String, maxElements: Int = 1 << 28) throws -> (shape: [Int], values: [Double]) {
         let dataset = try openDataset(name)
         defer { H5Dclose(dataset) }
         let shape = self.shape(of: dataset)
+        let count = shape.reduce(1.0) { $0 * Double($1) }
+        guard count <= Double(maxElements) else {
+            throw FokkerPlanckError.io("\(path): dataset \(name) declares \(shape) = \(String(format: "%.3g", count)) values, more than the \(maxElements) expected here")
+        }
         var values = [Double](repeating: 0, count: shape.reduce(1, *))
         try check(H5Dread(dataset, fp_h5t_native_double(), fp_h5s_all(), fp_h5s_all(), fp_h5p_default(), &values),
                   "reading \(name)")

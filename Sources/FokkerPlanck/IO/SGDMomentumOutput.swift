@@ -5,8 +5,8 @@ import Foundation
 /// * `/marginal_theta` — ρ(θ) = ∫ρ dv on the θ axes, `/marginal_v` — ρ(v) = ∫ρ dθ on the v axes;
 /// * `/modified_loss` — T Ψ/κ, shifted to min 0, beside `/potential` (Φ = −T log ρ): for Σ = σ²H the
 ///   stationary density is exp(−Ψ/κ), so the two agree up to the discretization error;
-/// * root attributes `stationary_mean`, `stationary_covariance` (moments of the computed density)
-///   and `kunin_covariance` (the closed form), row-major.
+/// * `kunin_covariance` (the closed form) as a root attribute (row-major) and as a 2p × 2p variable
+///   beside `stationary_covariance`; `hessian` and `gradient_noise` as p × p variables.
 enum SGDMomentumOutput {
     struct Dataset {
         let name: String
@@ -33,16 +33,28 @@ enum SGDMomentumOutput {
             }
             let minimum = values.min() ?? 0
             result.append(Dataset(name: "modified_loss", axes: Array(0..<(2 * p)), shape: grid.shape, values: values.map { $0 - minimum },
-                                  attributes: [("long_name", .string("T Ψ/κ, Kunin's modified loss (min 0), to compare with the potential Φ")),
+                                  attributes: [("long_name", .string("T Ψ/κ, Kunin's modified loss (min 0), to compare with the potential Φ")), ("units", .string("1")),
                                                ("kappa", .double(kappa))]))
         }
         return result
     }
 
+    /// Kunin's closed-form covariance, flat and row-major (the computed moments are written for
+    /// every stationary output).
     static func attributes(parameters: SGDMomentumParameters, density: [Double], grid: Grid) throws -> [(String, AttributeValue)] {
-        let moments = FrameDiagnostics(density: density, grid: grid)
-        return [("stationary_mean", .doubles(moments.mean)), ("stationary_covariance", .doubles(moments.covariance)),
-                ("kunin_covariance", .doubles(try KuninReference(parameters).covariance.elements))]
+        [("kunin_covariance", .doubles(try KuninReference(parameters).covariance.elements))]
+    }
+
+    /// The same closed form, and the Hessian and the gradient noise, with their shapes.
+    static func matrices(parameters: SGDMomentumParameters) throws -> [StationaryOutput.MatrixVariable] {
+        [
+            .init(name: "kunin_covariance", rows: "axis_row", columns: "axis_column", matrix: try KuninReference(parameters).covariance,
+                  longName: "Kunin et al.'s closed-form stationary covariance of (θ, v)"),
+            .init(name: "hessian", rows: "parameter_row", columns: "parameter_column", matrix: parameters.hessian,
+                  longName: "Hessian H of the quadratic loss"),
+            .init(name: "gradient_noise", rows: "parameter_row", columns: "parameter_column", matrix: parameters.gradientNoise,
+                  longName: "gradient noise covariance Σ"),
+        ]
     }
 
     /// σ² when Σ = σ²H (to 1e-12 relative), else nil.
@@ -53,19 +65,8 @@ enum SGDMomentumOutput {
         return (sigma - sigma2 * h).maxAbs <= 1e-12 * sigma.maxAbs && sigma2 > 0 ? sigma2 : nil
     }
 
-    /// Σ over the axes not in `keep` of ρ × their cell widths, on the kept axes.
     static func marginal(density: [Double], grid: Grid, keep: [Int], name: String, description: String) -> Dataset {
-        let shape = keep.map { grid.shape[$0] }
-        var values = [Double](repeating: 0, count: shape.reduce(1, *))
-        let dropped = (0..<grid.dimension).filter { !keep.contains($0) }
-        let weight = dropped.reduce(1.0) { $0 * grid.axes[$1].spacing }
-        var index = [Int](repeating: 0, count: grid.dimension)
-        for c in 0..<grid.cellCount {
-            grid.multiIndex(c, into: &index)
-            var flat = 0
-            for (position, axis) in keep.enumerated() { flat = flat * shape[position] + index[axis] }
-            values[flat] += density[c] * weight
-        }
-        return Dataset(name: name, axes: keep, shape: shape, values: values, attributes: [("long_name", .string(description))])
+        Dataset(name: name, axes: keep, shape: keep.map { grid.shape[$0] }, values: grid.marginal(of: density, keeping: keep),
+                attributes: [("long_name", .string(description)), ("units", .string("1"))])
     }
 }

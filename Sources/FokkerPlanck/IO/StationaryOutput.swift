@@ -1,15 +1,23 @@
 import CHDF5
 import Foundation
 
-/// The HDF5 layout of SPEC §5, readable as netCDF-4 (xarray) and directly by h5py:
+/// The HDF5 layout of SPEC §5, a valid netCDF-4 file with CF-1.8 metadata, readable by netCDF-C,
+/// xarray (both engines) and h5py, with a ParaView sidecar beside it (`ParaViewSidecar`):
 ///
-/// * `/<axis>` (n_axis,): cell-centre coordinates, each a dimension scale named after the axis;
+/// * `/<axis>` (n_axis,): cell-centre coordinates, each a dimension scale named after the axis,
+///   with `units`, `long_name` and `axis` (X, Y, Z for the first three axes);
 /// * `/density`, `/current_<axis>`, `/velocity_<axis>`, `/potential`: (n_0, …, n_{d−1}) in C order
 ///   with axis 0 first, each dimension attached to its coordinate scale;
-/// * root attributes: title, problem, model_type, convention, fpsolve_version, created, solver,
-///   residual, mass, and the grid and factorization diagnostics.
+/// * `/stationary_covariance` (d × d, dimensions `axis_row`, `axis_column`): the moments of the
+///   computed density, also as the flat root attributes `stationary_mean`, `stationary_covariance`;
+/// * root attributes: Conventions, title, problem, model_type, convention, fpsolve_version,
+///   created, solver, residual, mass, and the grid and factorization diagnostics.
+///
+/// Text attributes are fixed-length strings (netCDF NC_CHAR), which VTK and the classic netCDF
+/// formats read; every dimension scale gets its own netCDF dimension id.
 public enum StationaryOutput {
-    public static func write(problem: Problem, solution: StationarySolution, wallSeconds: Double, to path: String) throws {
+    public static func write(problem: Problem, solution: StationarySolution, wallSeconds: Double, warnings: [String] = [],
+                             to path: String) throws {
         let grid = solution.grid
         let stats = solution.factorization
         let flux = solution.scheme.driftFlux.description
@@ -22,12 +30,19 @@ public enum StationaryOutput {
             method = "UMFPACK sparse LU (ordering \(stats.ordering)) of the generator with one cell pinned, then normalised"
         }
         let solver = "finite volumes (\(flux) drift fluxes, centred cross-diffusion); " + method
+        let moments = FrameDiagnostics(density: solution.density, grid: grid)
         let root = commonAttributes(problem: problem, solver: solver, factorization: stats) + krylovAttributes + [
             ("residual", .double(solution.residual)),
             ("mass", .double(solution.mass)),
             ("min_density", .double(solution.minimumDensity)),
             ("wall_seconds", .double(wallSeconds)),
+            ("stationary_mean", .doubles(moments.mean)),
+            ("stationary_covariance", .doubles(moments.covariance)),
+            ("warnings", .string(warnings.joined(separator: "\n"))),
         ]
+        var matrices = [MatrixVariable(name: "stationary_covariance", rows: "axis_row", columns: "axis_column",
+                                       matrix: Matrix(rows: grid.dimension, columns: grid.dimension, elements: moments.covariance),
+                                       longName: "covariance of the computed stationary density (rows and columns in grid axis order)")]
 
         let datasets = fieldDatasets(density: solution.density, scheme: solution.scheme, problem: problem)
         var extra: [SGDMomentumOutput.Dataset] = []
@@ -36,22 +51,74 @@ public enum StationaryOutput {
             extra = try SGDMomentumOutput.datasets(parameters: parameters, density: solution.density, grid: grid,
                                                    temperature: problem.model.temperature)
             extraAttributes = try SGDMomentumOutput.attributes(parameters: parameters, density: solution.density, grid: grid)
+            matrices += try SGDMomentumOutput.matrices(parameters: parameters)
         }
 
-        try AtomicOutput.write(to: path) { file in
-            let scales = try writeCoordinates(grid: grid, file: file)
-            defer { scales.forEach(file.closeDataset) }
-            for dataset in datasets {
-                let id = try file.writeDataset(dataset.name, shape: grid.shape, values: dataset.values, attributes: dataset.attributes)
-                defer { file.closeDataset(id) }
-                for (k, scale) in scales.enumerated() { try file.attachScale(scale, to: id, dimension: k) }
+        let sidecar = try SidecarWriter(grid: grid, target: path)
+        do {
+            let fullFields = datasets.map { ($0.name, $0.values) } + extra.filter { $0.shape == grid.shape }.map { ($0.name, $0.values) }
+            try sidecar.add(fields: fullFields, time: nil)
+            try AtomicOutput.write(to: path) { file in
+                let scales = try writeCoordinates(grid: grid, file: file)
+                defer { scales.forEach(file.closeDataset) }
+                for dataset in datasets {
+                    let id = try file.writeDataset(dataset.name, shape: grid.shape, values: dataset.values, attributes: dataset.attributes)
+                    defer { file.closeDataset(id) }
+                    for (k, scale) in scales.enumerated() { try file.attachScale(scale, to: id, dimension: k) }
+                }
+                for dataset in extra {
+                    let id = try file.writeDataset(dataset.name, shape: dataset.shape, values: dataset.values, attributes: dataset.attributes)
+                    defer { file.closeDataset(id) }
+                    for (k, axis) in dataset.axes.enumerated() { try file.attachScale(scales[axis], to: id, dimension: k) }
+                }
+                try writeMatrices(matrices, grid: grid, file: file)
+                for (key, value) in root + extraAttributes { try file.writeRootAttribute(key, value) }
             }
-            for dataset in extra {
-                let id = try file.writeDataset(dataset.name, shape: dataset.shape, values: dataset.values, attributes: dataset.attributes)
-                defer { file.closeDataset(id) }
-                for (k, axis) in dataset.axes.enumerated() { try file.attachScale(scales[axis], to: id, dimension: k) }
+            try sidecar.install(for: path)
+        } catch {
+            sidecar.discard()
+            throw error
+        }
+    }
+
+    /// The bytes a stationary output takes at most: every field in the HDF5 file and again in the
+    /// sidecar (4-d: the marginals, far smaller), plus attributes and metadata.
+    public static func estimatedBytes(problem: Problem) -> Double {
+        let fields = Double(1 + 2 * problem.grid.dimension + 1 + 1)
+        return 2 * fields * 8 * Double(problem.grid.cellCount) + 1_048_576
+    }
+
+    /// A d×d (or p×p) matrix stored with its shape: a 2-d variable on two index dimensions.
+    struct MatrixVariable {
+        let name: String
+        let rows: String
+        let columns: String
+        let matrix: Matrix
+        let longName: String
+    }
+
+    /// Writes the matrices, with an index coordinate (0, 1, …) for each dimension they use.
+    static func writeMatrices(_ matrices: [MatrixVariable], grid: Grid, file: HDF5File) throws {
+        var indexScales: [String: hid_t] = [:]
+        defer { indexScales.values.forEach(file.closeDataset) }
+        for variable in matrices {
+            var dimensions: [hid_t] = []
+            for (name, size) in [(variable.rows, variable.matrix.rows), (variable.columns, variable.matrix.columns)] {
+                if let scale = indexScales[name] { dimensions.append(scale); continue }
+                let labels = name.hasPrefix("axis") ? grid.axes.map(\.name) : (0..<size).map { "parameter \($0 + 1)" }
+                let scale = try file.writeDataset(name, shape: [size], values: (0..<size).map(Double.init), attributes: [
+                    ("long_name", .string("index of a matrix \(name.hasSuffix("row") ? "row" : "column"): " +
+                                          labels.enumerated().map { "\($0) = \($1)" }.joined(separator: ", "))),
+                    ("units", .string("1")),
+                ])
+                try file.makeDimensionScale(scale, name: name)
+                indexScales[name] = scale
+                dimensions.append(scale)
             }
-            for (key, value) in root + extraAttributes { try file.writeRootAttribute(key, value) }
+            let id = try file.writeDataset(variable.name, shape: [variable.matrix.rows, variable.matrix.columns],
+                                           values: variable.matrix.elements, attributes: [("long_name", .string(variable.longName))])
+            defer { file.closeDataset(id) }
+            for (k, scale) in dimensions.enumerated() { try file.attachScale(scale, to: id, dimension: k) }
         }
     }
 
@@ -70,6 +137,7 @@ public enum StationaryOutput {
         }
         return hyperParameters + [
             ("_NCProperties", .string("version=2,fpsolve=\(fpsolveVersion),hdf5=\(hdf5Version)")),
+            ("Conventions", .string("CF-1.8")),
             ("title", .string(problem.title)),
             ("problem", .string(problem.text)),
             ("model_type", .string(problem.model.typeName)),
@@ -94,35 +162,39 @@ public enum StationaryOutput {
         -> [(name: String, values: [Double], attributes: [(String, AttributeValue)])] {
         let grid = scheme.grid
         var datasets: [(name: String, values: [Double], attributes: [(String, AttributeValue)])] = [
-            ("density", density, [("long_name", .string("probability density ρ (Σ ρ · cell volume = 1)"))]),
+            ("density", density, [("long_name", .string("probability density ρ (Σ ρ · cell volume = 1)")), ("units", .string("1"))]),
         ]
         let wanted = Set(problem.output.fields)
         guard wanted.contains(.current) || wanted.contains(.velocity) || wanted.contains(.potential) else { return datasets }
         let fields = DerivedFields(density: density, scheme: scheme, temperature: problem.model.temperature)
         for (k, axis) in grid.axes.enumerated() where wanted.contains(.current) {
             datasets.append(("current_\(axis.name)", fields.current[k],
-                             [("long_name", .string("probability current J_\(axis.name) (from the scheme's face fluxes)"))]))
+                             [("long_name", .string("probability current J_\(axis.name) (from the scheme's face fluxes)")), ("units", .string("1"))]))
         }
         for (k, axis) in grid.axes.enumerated() where wanted.contains(.velocity) {
             datasets.append(("velocity_\(axis.name)", fields.velocity[k],
-                             [("long_name", .string("leftover field j_\(axis.name) = J_\(axis.name)/ρ (NaN where ρ ≤ 0)"))]))
+                             [("long_name", .string("leftover field j_\(axis.name) = J_\(axis.name)/ρ (NaN where ρ ≤ 0)")), ("units", .string("1"))]))
         }
         if wanted.contains(.potential) {
             datasets.append(("potential", fields.potential,
-                             [("long_name", .string("potential Φ = −T log ρ, min Φ = 0 (NaN where ρ ≤ 0)")),
-                              ("units", .string("temperature units (T = \(problem.model.temperature))"))]))
+                             [("long_name", .string("potential Φ = −T log ρ in the units of T = \(problem.model.temperature), min Φ = 0 (NaN where ρ ≤ 0)")),
+                              ("units", .string("1"))]))
         }
         return datasets
     }
 
-    /// Writes `/<axis>` for every axis as a dimension scale; returns their ids (caller closes).
+    /// Writes `/<axis>` for every axis as a dimension scale with its CF attributes (the model's
+    /// axes carry no physical unit: "1"; CF knows only X, Y, Z as spatial `axis` values, so a 4th
+    /// axis has none); returns their ids (caller closes).
     static func writeCoordinates(grid: Grid, file: HDF5File) throws -> [hid_t] {
         try grid.axes.enumerated().map { k, axis in
-            let id = try file.writeDataset(axis.name, shape: [axis.cells], values: axis.centres, attributes: [
+            var attributes: [(String, AttributeValue)] = [
                 ("long_name", .string("\(axis.name) (cell centres)")),
+                ("units", .string("1")),
                 ("boundary", .string(axis.boundary.rawValue)),
-                ("_Netcdf4Dimid", .integer(k)),
-            ])
+            ]
+            if k < 3 { attributes.append(("axis", .string(["X", "Y", "Z"][k]))) }
+            let id = try file.writeDataset(axis.name, shape: [axis.cells], values: axis.centres, attributes: attributes)
             try file.makeDimensionScale(id, name: axis.name)
             return id
         }

@@ -50,25 +50,31 @@ extension Problem {
         let empty = TOMLNode(value: TOMLTable(), path: "grid", context: context)
         let node = node ?? empty
         let table = try node.table(allowed: ["axes", "lower", "upper", "cells", "boundary"])
-        let lower: [Double], d: Int
-        if let lowerNode = table.optional("lower") {
-            lower = try lowerNode.numbers(count: defaults?.lower?.count)
-            d = lower.count
-            guard (1...4).contains(d) else { throw lowerNode.fail("grids have 1 to 4 axes, found \(d)") }
-        } else if let defaultLower = defaults?.lower {
-            lower = defaultLower
-            d = lower.count
-        } else {
-            throw context.error("grid.lower", "missing required key 'lower'")
+        // lower, upper and cells (and the model's default domain) must agree on d; when they do
+        // not, the one that disagrees with the other two is blamed.
+        let lowerNode = table.optional("lower"), upperNode = table.optional("upper"), cellsNode = table.optional("cells")
+        let nodes = [lowerNode, upperNode, cellsNode]
+        let given = try nodes.map { try $0?.array().count }
+        let counts = given.compactMap { $0 } + (defaults?.lower.map { [$0.count] } ?? [])
+        guard let d = counts.first else { throw context.error("grid.lower", "missing required key 'lower'") }
+        if Set(counts).count > 1 {
+            let majority = counts.first { count in counts.filter { $0 == count }.count >= 2 }
+            for (node, count) in zip(nodes, given) {
+                guard let node, let count, let majority, count != majority else { continue }
+                let what = node.path.hasSuffix("cells") ? "cell counts" : "numbers"
+                throw node.fail("expected \(majority) \(what) (one per axis, as the other grid keys have), found \(count)")
+            }
+            throw (nodes.compactMap { $0 }.first ?? node).fail(
+                "lower, upper and cells must have one entry per axis (the model's domain has \(defaults?.lower?.count ?? d)); found \(given.map { $0.map(String.init) ?? "—" }.joined(separator: ", "))")
         }
-        let upper = try table.optional("upper")?.numbers(count: d) ?? defaults?.upper ?? {
-            throw context.error("grid.upper", "missing required key 'upper'")
-        }()
-        let cellsNode = table.optional("cells")
+        guard (1...4).contains(d) else {
+            throw (lowerNode ?? TOMLNode(value: 0, path: "grid.lower", context: context)).fail("grids have 1 to 4 axes, found \(d)")
+        }
+        let lower = try lowerNode?.numbers(count: d) ?? defaults?.lower ?? { throw context.error("grid.lower", "missing required key 'lower'") }()
+        let upper = try upperNode?.numbers(count: d) ?? defaults?.upper ?? { throw context.error("grid.upper", "missing required key 'upper'") }()
         let cells = try cellsNode?.array().map { try $0.integer() } ?? defaults?.cells ?? {
             throw context.error("grid.cells", "missing required key 'cells'")
         }()
-        if let cellsNode, cells.count != d { throw cellsNode.fail("expected \(d) cell counts (one per axis), found \(cells.count)") }
         let names: [String]
         if let axesNode = table.optional("axes") {
             names = try axesNode.strings(count: d)
@@ -110,7 +116,9 @@ extension Problem {
             axes.append(Axis(name: names[k], lower: lower[k], upper: upper[k], cells: cells[k], boundary: boundaries[k]))
         }
         let total = cells.reduce(1.0) { $0 * Double($1) }
-        guard total < 2e9 else { throw context.error("grid.cells", "\(Int(total)) cells is more than any grid this solver can hold") }
+        guard total < 2e9 else {
+            throw context.error("grid.cells", String(format: "%.3g cells is more than any grid this solver can hold (at most 2e9)", total))
+        }
         return Grid(axes: axes)
     }
 
@@ -151,8 +159,11 @@ extension Problem {
             throw hessianNode.fail("grids hold at most 4 axes, so p = 1 or 2 parameters (a 1×1 or 2×2 Hessian), found \(size)×\(size)")
         }
         let hessian = try hessianNode.matrix(size: size)
-        try checkDiffusion(hessian, node: hessianNode)
-        guard try hessian.symmetricEigenvalues().first! > 0 else { throw hessianNode.fail("the Hessian must be positive definite") }
+        try checkDiffusion(hessian, node: hessianNode, what: "the Hessian H")
+        let smallestCurvature = try hessian.symmetricEigenvalues().first!
+        guard smallestCurvature > 0 else {
+            throw hessianNode.fail("the Hessian H must be positive definite (a minimum), but it has the eigenvalue \(smallestCurvature)")
+        }
         let eta = try table.positiveNumber("learning_rate", default: nil)
         let batch = try table.positiveNumber("batch_size", default: nil)
         let betaNode = try table.required("momentum")
@@ -162,7 +173,7 @@ extension Problem {
         switch (table.optional("gradient_noise"), table.optional("noise_scale")) {
         case let (matrixNode?, nil):
             noise = try matrixNode.matrix(size: size)
-            try checkDiffusion(noise, node: matrixNode)
+            try checkDiffusion(noise, node: matrixNode, what: "the gradient noise Σ")
         case let (nil, scaleNode?):
             let sigma2 = try scaleNode.number()
             guard sigma2 > 0 else { throw scaleNode.fail("the noise scale σ² must be positive, found \(sigma2)") }
@@ -206,24 +217,35 @@ extension Problem {
         do { potential = try parser.parse(try potentialNode.string()) } catch let failure as FormulaParser.Failure {
             throw potentialNode.fail("the potential U(\(positions.joined(separator: ", "))): \(failure.message)")
         }
-        return .langevin(LangevinModel(potential: potential, positionCount: q, mass: try table.positiveNumber("mass", default: 1),
-                                       friction: try table.positiveNumber("friction", default: nil),
-                                       temperature: try table.positiveNumber("temperature", default: 1)))
+        let model = LangevinModel(potential: potential, positionCount: q, mass: try table.positiveNumber("mass", default: 1),
+                                  friction: try table.positiveNumber("friction", default: nil),
+                                  temperature: try table.positiveNumber("temperature", default: 1))
+        // U and ∇U where the scheme evaluates the drift (and on the walls): a non-finite value
+        // there would surface after the work as a singular matrix or a NaN density.
+        let formulas = [(potential, "U")] + model.gradient.enumerated().map { ($1, "∂U/∂\(positions[$0])") }
+        if let (point, name, value) = grid.firstNonFinite(of: formulas.map { ($0.0.evaluate, $0.1) }, onAxes: Array(0..<q)) {
+            let at = zip(positions, point).map { "\($0) = \(String(format: "%.6g", $1))" }.joined(separator: ", ")
+            throw potentialNode.fail("\(name) is \(value) at \(at), inside the grid: the potential must be finite, with a finite gradient, on the whole box (a division by zero, the logarithm of a non-positive number, or an overflowing exponential?)")
+        }
+        return .langevin(model)
     }
 
     /// D must be symmetric positive semi-definite. Symmetry is checked to 1e-12 relative (values
     /// typed in a file are symmetric exactly or wrong by far more); the smallest eigenvalue may dip
     /// below zero by round-off of the eigen-solver, d · 1e-15 relative, so −1e-12 relative is allowed.
-    static func checkDiffusion(_ diffusion: Matrix, node: TOMLNode) throws {
+    /// `what` names the matrix in messages ("the diffusion tensor D", "the covariance", …).
+    static func checkDiffusion(_ diffusion: Matrix, node: TOMLNode, what: String = "the diffusion tensor D") throws {
         let scale = diffusion.maxAbs
         for i in 0..<diffusion.rows { for j in 0..<i where abs(diffusion[i, j] - diffusion[j, i]) > 1e-12 * scale {
             throw TOMLNode(value: diffusion[i, j], path: "\(node.path)[\(i)][\(j)]", context: node.context)
-                .fail("the diffusion tensor must be symmetric: D[\(i)][\(j)] = \(diffusion[i, j]) but D[\(j)][\(i)] = \(diffusion[j, i])")
+                .fail("\(what) must be symmetric: [\(i)][\(j)] = \(diffusion[i, j]) but [\(j)][\(i)] = \(diffusion[j, i])")
         } }
-        guard scale > 0 else { throw node.fail("the diffusion tensor is zero: without noise there is no density to solve for") }
+        guard scale > 0 else {
+            throw node.fail(what.hasPrefix("the diffusion") ? "\(what) is zero: without noise there is no density to solve for" : "\(what) is zero")
+        }
         let eigenvalues = try diffusion.symmetricEigenvalues()
         if let smallest = eigenvalues.first, smallest < -1e-12 * scale {
-            throw node.fail("the diffusion tensor must be positive semi-definite, but it has the eigenvalue \(smallest)")
+            throw node.fail("\(what) must be positive semi-definite, but it has the eigenvalue \(smallest)")
         }
     }
 
@@ -295,7 +317,10 @@ extension Problem {
             let table = try node.table(allowed: ["type", "mean", "covariance"])
             let covarianceNode = try table.required("covariance")
             let covariance = try covarianceNode.matrix(size: d)
-            try checkDiffusion(covariance, node: covarianceNode)
+            try checkDiffusion(covariance, node: covarianceNode, what: "the covariance of the initial Gaussian")
+            guard try covariance.symmetricEigenvalues().first! > 0 else {
+                throw covarianceNode.fail("the covariance of the initial Gaussian must be positive definite")
+            }
             return .gaussian(mean: try table.required("mean").numbers(count: d), covariance: covariance)
         case "uniform":
             _ = try node.table(allowed: ["type"])

@@ -9,6 +9,17 @@ extension Problem {
             throw context.error("grid.boundary[\(k)]",
                 "an absorbing wall lets probability leave, so no stationary state exists; `fpsolve solve` needs reflecting or periodic walls (use `fpsolve evolve` to watch the mass leave)")
         }
+        if case let .linear(model) = model {
+            // dz = −A(z − c)dt with an eigenvalue of A of negative real part pushes mass away from
+            // c without bound: no stationary state (on a box, one that only shows its walls).
+            // Round-off of LAPACK's eigenvalues is ~1e-15 ‖A‖; −1e-12 ‖A‖ separates it from a real one.
+            let eigenvalues = try model.driftMatrix.eigenvalues()
+            if let worst = eigenvalues.min(by: { $0.re < $1.re }), worst.re < -1e-12 * max(model.driftMatrix.maxAbs, .leastNormalMagnitude) {
+                throw context.error("model.drift_matrix", String(format:
+                    "the drift matrix A has the eigenvalue %.6g%@ with negative real part: dz = −A(z − center) dt pushes mass away from the center along it, so the process has no stationary state (a box would only show its walls); `fpsolve evolve` can follow its transient",
+                    worst.re, worst.im == 0 ? "" : String(format: " %+.6gi", worst.im)))
+            }
+        }
         if let model = model.linearModel {
             // Unique stationary state on the box needs the noise to reach every direction through
             // the drift (Kalman / Hörmander rank condition for linear drift):
@@ -56,6 +67,16 @@ extension Problem {
         }
         guard settings.frames >= 2 else {
             throw context.error("evolve.frames", "at least 2 frames are needed (t = 0 and t_end)")
+        }
+        guard settings.frames <= EvolveSettings.maximumFrames else {
+            throw context.error("evolve.frames", "\(settings.frames) frames is more than the \(EvolveSettings.maximumFrames) a run writes; frames are snapshots to look at, not every step")
+        }
+        // Each frame interval takes ⌈(t_end/(frames − 1))/dt⌉ steps (dt is shrunk to fit).
+        let steps = (settings.tEnd / settings.dt).rounded(.up) + Double(settings.frames)
+        guard steps.isFinite, steps <= EvolveSettings.maximumSteps else {
+            throw context.error(settings.tEnd > 1e12 ? "evolve.t_end" : "evolve.dt", String(format:
+                "evolve.t_end = %g with evolve.dt = %g needs %.3g steps, more than the %.0e a run allows; choose a larger evolve.dt or a smaller evolve.t_end",
+                settings.tEnd, settings.dt, steps, EvolveSettings.maximumSteps))
         }
         if solver.method == .iterative {
             // The same preconditioner and matrix as the stationary iterative solve.

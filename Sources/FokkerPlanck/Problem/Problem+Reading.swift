@@ -2,20 +2,36 @@ import Foundation
 import TOMLKit
 
 extension Problem {
+    /// Problem files larger than this are refused unread: real ones are a few kilobytes.
+    static let maximumFileBytes = 16 << 20
+
     /// Reads a problem file, applies `KEY=VALUE` overrides (dotted key paths, TOML values; a value
-    /// that is not valid TOML is taken as a string), and checks it.
-    public init(contentsOf path: String, overrides: [String] = []) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw FokkerPlanckError.badInput(file: path, keyPath: nil, line: nil, message: "cannot read the problem file")
+    /// that is not valid TOML is taken as a string), and checks it. `origins` names the command-line
+    /// option behind an override's key (`grid.cells` → `--cells`), for messages; others are `--set`.
+    public init(contentsOf path: String, overrides: [String] = [], origins: [String: String] = [:]) throws {
+        func refuse(_ message: String) -> FokkerPlanckError { .badInput(file: path.printable, keyPath: nil, line: nil, message: message) }
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            throw refuse(errno == ENOENT ? "no such file" : "cannot read the problem file: \(String(cString: strerror(errno)))")
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw FokkerPlanckError.badInput(file: path, keyPath: nil, line: nil, message: "the problem file is not UTF-8 text")
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw refuse("is a directory, not a problem file")
+        default: throw refuse("is not a regular file (a device, FIFO or socket); give a TOML problem file")
         }
-        try self.init(text: text, source: path, overrides: overrides)
+        guard Int(status.st_size) <= Self.maximumFileBytes else {
+            throw refuse("the problem file is \(status.st_size) bytes; problem files are small TOML texts (at most \(Self.maximumFileBytes >> 20) MiB)")
+        }
+        guard access(path, R_OK) == 0, let data = FileManager.default.contents(atPath: path) else {
+            throw refuse("cannot read the problem file: permission denied")
+        }
+        guard !data.isEmpty else { throw refuse("the problem file is empty") }
+        guard let text = String(data: data, encoding: .utf8) else { throw refuse("the problem file is not UTF-8 text") }
+        try self.init(text: text, source: path, overrides: overrides, origins: origins)
     }
 
     /// Parses a problem from TOML text; `source` names it in errors and in the output.
-    public init(text: String, source: String = "<problem>", overrides: [String] = []) throws {
+    public init(text: String, source: String = "<problem>", overrides: [String] = [], origins: [String: String] = [:]) throws {
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -28,8 +44,9 @@ extension Problem {
         // lost), headed by what was overridden: exactly what was solved, and a valid problem file.
         let effectiveText = overrides.isEmpty ? text
             : "# \(source) with --set " + overrides.joined(separator: " --set ") + "\n" + table.convert(to: .toml) + "\n"
-        let context = DecodingContext(file: source, locator: SourceLocator(text: text),
-                                      overridden: Set(overrides.map(Self.overrideKey)))
+        var overridden: [String: String] = [:]
+        for override in overrides { let key = Self.overrideKey(override); overridden[key] = origins[key] ?? "--set" }
+        let context = DecodingContext(file: source.printable, locator: SourceLocator(text: text), overridden: overridden)
         try self.init(table: table, context: context, text: effectiveText, source: source)
     }
 
@@ -46,12 +63,17 @@ extension Problem {
         }
         let key = String(override[..<equals]).trimmingCharacters(in: .whitespaces)
         let rawValue = String(override[override.index(after: equals)...]).trimmingCharacters(in: .whitespaces)
+        // A newline would let the value end early and the rest pass as other keys, silently.
+        guard !rawValue.contains(where: \.isNewline) else {
+            throw FokkerPlanckError.badInput(file: source, keyPath: key.printable, line: nil,
+                                             message: "an override value must be one line; this one contains a newline")
+        }
         let parts = key.split(separator: ".").map(String.init)
         guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty }) else {
             throw FokkerPlanckError.badInput(file: source, keyPath: key, line: nil, message: "an override needs a dotted key path")
         }
         let value: any TOMLValueConvertible
-        if let parsed = try? TOMLTable(string: "value = " + rawValue), let v = parsed["value"] {
+        if let parsed = try? TOMLTable(string: "value = " + rawValue), parsed.keys.count == 1, let v = parsed["value"] {
             value = v
         } else {
             value = rawValue  // a bare word, e.g. --set output.file=run.h5

@@ -90,6 +90,12 @@ public struct EvolveSettings: Sendable {
         case file(path: String)
     }
 
+    /// Bounds of one run: 10⁸ steps is a day of work even at 1 ms a step (a typo such as
+    /// dt = 1e-300 is caught here, not by an integer overflow); 10⁵ frames is far more than anyone
+    /// looks at, and the disk-space check bounds their bytes.
+    public static let maximumSteps = 1e8
+    public static let maximumFrames = 100_000
+
     public var tEnd: Double
     public var dt: Double
     public var scheme: Scheme

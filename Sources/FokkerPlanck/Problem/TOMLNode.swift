@@ -130,12 +130,13 @@ struct TOMLTableNode {
 struct DecodingContext {
     let file: String
     let locator: SourceLocator
-    /// Key paths set by `--set`: errors under them point at the command line, not at a line.
-    var overridden: Set<String> = []
+    /// Key paths set on the command line, with the option that set them (`--set`, `--cells`, …):
+    /// errors under them point at that option, not at a line of the file.
+    var overridden: [String: String] = [:]
 
     func error(_ keyPath: String, _ message: String) -> FokkerPlanckError {
-        let fromCommandLine = overridden.contains { keyPath == $0 || keyPath.hasPrefix($0 + ".") || keyPath.hasPrefix($0 + "[") }
-        return .badInput(file: file, keyPath: fromCommandLine ? keyPath + " (from --set)" : keyPath,
-                         line: fromCommandLine ? nil : locator.line(of: keyPath), message: message)
+        let origin = overridden.first { key, _ in keyPath == key || keyPath.hasPrefix(key + ".") || keyPath.hasPrefix(key + "[") }?.value
+        return .badInput(file: file, keyPath: origin.map { keyPath + " (from \($0))" } ?? keyPath,
+                         line: origin == nil ? locator.line(of: keyPath) : nil, message: message)
     }
 }

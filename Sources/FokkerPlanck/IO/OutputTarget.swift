@@ -1,0 +1,190 @@
+import Foundation
+
+/// Where a result goes, checked before any work so that no run — refused, failed, interrupted or
+/// killed — ever loses or clobbers a byte (SPEC §3, "Bad input"):
+///
+/// * the target must be absent or a regular file that is not the problem file, not read-only, and
+///   either an earlier fpsolve output or replaced on purpose (`--force`); directories, devices,
+///   FIFOs, sockets and symbolic links are refused, and so are names longer than 255 bytes;
+/// * its directory must exist and be writable, and have room for the estimated output;
+/// * the ParaView sidecar beside it (`NAME.pvd` and the folder `NAME_vtk/`) obeys the same rules;
+/// * temporary files are written beside the target as `.NAME.fpsolve-tmp-PID` and renamed into
+///   place only when complete; those of runs whose process is gone (SIGKILL, power loss) are
+///   removed by the next run in the same directory.
+public struct OutputTarget: Sendable {
+    /// The HDF5 file.
+    public let path: String
+    /// Where the command-line user named it (`-o`, or `output.file` of the problem): for messages.
+    public let keyPath: String
+
+    public var directory: String { URL(fileURLWithPath: path).deletingLastPathComponent().path }
+    public var sidecar: ParaViewSidecar.Paths { ParaViewSidecar.paths(for: path) }
+
+    /// Checks `path` as the output of a run that writes about `estimatedBytes`; throws bad input.
+    ///
+    /// - Parameters:
+    ///   - problemFile: the problem file being solved, which must never be the target;
+    ///   - force: replace an existing regular file that is not an fpsolve output.
+    public init(checking path: String, keyPath: String, problemFile: String?, force: Bool, estimatedBytes: Double) throws {
+        self.path = path
+        self.keyPath = keyPath
+        func refuse(_ message: String) -> FokkerPlanckError {
+            .badInput(file: nil, keyPath: keyPath, line: nil, message: message)
+        }
+        guard !path.isEmpty else { throw refuse("the output file name is empty") }
+        guard !path.hasSuffix("/") else { throw refuse("'\(path.printable)' names a directory, not a file") }
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        guard name.utf8.count <= 255 - ParaViewSidecar.folderSuffix.utf8.count else {
+            throw refuse("the file name is \(name.utf8.count) bytes long; names up to \(255 - ParaViewSidecar.folderSuffix.utf8.count) bytes leave room for the sidecar beside it")
+        }
+        let directory = self.directory
+        var status = stat()
+        guard stat(directory, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR else {
+            throw refuse("the output directory \(directory.printable) does not exist")
+        }
+        guard access(directory, W_OK | X_OK) == 0 else {
+            throw refuse("the output directory \(directory.printable) is not writable")
+        }
+        let problemIdentity = problemFile.flatMap(Self.identity)
+        try Self.checkReplaceable(path, kind: .hdf5, problem: problemIdentity, force: force, refuse: refuse)
+        let sidecar = self.sidecar
+        try Self.checkReplaceable(sidecar.collection, kind: .collection, problem: problemIdentity, force: force, refuse: refuse)
+        try Self.checkSidecarFolder(sidecar.folder, refuse: refuse)
+        Self.removeStaleTemporaries(in: directory)
+        var space = statvfs()
+        if statvfs(directory, &space) == 0 {
+            let available = Double(space.f_bavail) * Double(space.f_frsize)
+            if estimatedBytes > available {
+                throw refuse(String(format: "the output needs about %@ but %@ has only %@ free; use fewer cells or frames, or another directory",
+                                    Self.bytesDescription(estimatedBytes), directory.printable, Self.bytesDescription(available)))
+            }
+        }
+    }
+
+    // MARK: What may be replaced
+
+    enum Kind { case hdf5, collection }
+
+    /// (device, inode) of an existing file.
+    static func identity(_ path: String) -> (UInt64, UInt64)? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return (UInt64(status.st_dev), UInt64(status.st_ino))
+    }
+
+    static func checkReplaceable(_ path: String, kind: Kind, problem: (UInt64, UInt64)?, force: Bool,
+                                 refuse: (String) -> FokkerPlanckError) throws {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return }  // absent: nothing to lose
+        let shown = path.printable
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw refuse("\(shown) is a directory")
+        case S_IFLNK: throw refuse("\(shown) is a symbolic link; name the file itself")
+        default: throw refuse("\(shown) is not a regular file (a device, FIFO or socket); fpsolve writes only regular files")
+        }
+        if let problem, problem == (UInt64(status.st_dev), UInt64(status.st_ino)) {
+            throw refuse("\(shown) is the problem file itself; choose another output name")
+        }
+        guard status.st_mode & 0o222 != 0 else {
+            throw refuse("\(shown) exists and is read-only; make it writable or choose another output name")
+        }
+        guard !force else { return }
+        let ours: Bool
+        switch kind {
+        case .hdf5: ours = HDF5File.isHDF5(path) && (try? OutputSummary(contentsOf: path))?.attribute("fpsolve_version") != nil
+        case .collection: ours = ParaViewSidecar.isCollectionWrittenByUs(path)
+        }
+        guard ours else {
+            throw refuse("\(shown) exists and is not an fpsolve output; pass --force to replace it, or choose another name")
+        }
+    }
+
+    /// The sidecar folder holds only the `.vti` files fpsolve wrote; anything else in it (or a
+    /// file, link or device of that name) is somebody's and is never removed.
+    static func checkSidecarFolder(_ folder: String, refuse: (String) -> FokkerPlanckError) throws {
+        var status = stat()
+        guard lstat(folder, &status) == 0 else { return }
+        let shown = folder.printable
+        guard (status.st_mode & S_IFMT) == S_IFDIR else {
+            throw refuse("\(shown) (where the ParaView sidecar goes) exists and is not a directory; move it away")
+        }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? ["?"]
+        guard entries.allSatisfy({ $0.hasSuffix(".vti") }) else {
+            throw refuse("\(shown) (where the ParaView sidecar goes) holds files fpsolve did not write; move it away")
+        }
+    }
+
+    // MARK: Temporary files
+
+    static let temporaryMarker = ".fpsolve-tmp-"
+
+    /// `.NAME.fpsolve-tmp-PID` beside `path` (NAME cut to 200 bytes so that the temporary name of a
+    /// legal 255-byte name is legal too).
+    public static func temporaryPath(for path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        var name = ""
+        for character in url.lastPathComponent {
+            guard name.utf8.count + String(character).utf8.count <= 200 else { break }
+            name.append(character)
+        }
+        return url.deletingLastPathComponent()
+            .appendingPathComponent(".\(name)\(temporaryMarker)\(ProcessInfo.processInfo.processIdentifier)").path
+    }
+
+    /// Removes the temporary files and folders of fpsolve runs whose process no longer exists.
+    public static func removeStaleTemporaries(in directory: String) {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        let own = ProcessInfo.processInfo.processIdentifier
+        for entry in entries where entry.hasPrefix(".") {
+            guard let marker = entry.range(of: temporaryMarker, options: .backwards),
+                  let pid = Int32(entry[marker.upperBound...]), pid > 0, pid != own else { continue }
+            if kill(pid, 0) == -1 && errno == ESRCH {
+                try? FileManager.default.removeItem(atPath: directory + "/" + entry)
+            }
+        }
+    }
+
+    // MARK: Partial results
+
+    /// Where an interrupted evolve keeps its frames: `NAME.partial.h5`, or `NAME.partial-1.h5`,
+    /// `-2`, … when an earlier partial result (or its sidecar) is there: those are never replaced.
+    public static func partialPath(for target: String) -> String {
+        let url = URL(fileURLWithPath: target)
+        let stem = url.deletingPathExtension().lastPathComponent
+        let folder = url.deletingLastPathComponent()
+        for index in 0... {
+            let name = stem + (index == 0 ? ".partial" : ".partial-\(index)") + ".h5"
+            let candidate = folder.appendingPathComponent(name).path
+            let sidecar = ParaViewSidecar.paths(for: candidate)
+            var status = stat()
+            if lstat(candidate, &status) != 0 && lstat(sidecar.collection, &status) != 0 && lstat(sidecar.folder, &status) != 0 {
+                return candidate
+            }
+        }
+        fatalError("unreachable")
+    }
+
+    static func bytesDescription(_ bytes: Double) -> String {
+        if bytes >= 1_073_741_824 { return String(format: "%.1f GiB", bytes / 1_073_741_824) }
+        return String(format: "%.1f MiB", bytes / 1_048_576)
+    }
+}
+
+extension String {
+    /// The text made safe to print: control characters (terminal escapes) and bidirectional
+    /// overrides are shown as `\u{…}` instead of being sent to the terminal; newlines and tabs stay.
+    public var printable: String {
+        var result = ""
+        for scalar in unicodeScalars {
+            let control = scalar.properties.generalCategory == .control && scalar != "\n" && scalar != "\t"
+            let bidi = (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value)
+            if control || bidi {
+                result += "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+}
