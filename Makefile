@@ -8,12 +8,13 @@
 # packages go into the git-ignored .venv. One release build serves the tests and the binary
 # (numerical code is 10–50× slower in debug builds).
 
+SHELL       := /bin/bash
 SWIFT_FLAGS := -c release -Xswiftc -enable-testing
 BIN_DIR      = $(shell swift build $(SWIFT_FLAGS) --show-bin-path)
 FPSOLVE      = $(BIN_DIR)/fpsolve
 PYTHON       = .venv/bin/python
 
-.PHONY: all deps venv build run test swift-test validate outside-check bench clean
+.PHONY: all deps venv build run test swift-test validate outside-check fault-check bench clean
 
 all: build
 
@@ -23,8 +24,11 @@ deps:
 venv: deps
 	@scripts/ensure-venv.sh validation/requirements.txt
 
+# Our own sources build without warnings (dependencies' are theirs): a warning fails the build.
 build: deps
-	swift build $(SWIFT_FLAGS)
+	@swift build $(SWIFT_FLAGS) 2>&1 | tee .build-log.txt; status=$${PIPESTATUS[0]}; \
+	if [ $$status -ne 0 ]; then exit $$status; fi; \
+	if grep -E "^$(CURDIR)/(Sources|Tests)/.*warning:" .build-log.txt; then echo "warnings in our sources (above)"; exit 1; fi
 
 run: build
 	@mkdir -p out
@@ -37,11 +41,18 @@ swift-test: build
 validate: build
 	$(FPSOLVE) validate --quick
 
+# The outputs of the outside check stay in out/check for the real clients (ncdump, netCDF4, xarray
+# with both engines, cf-xarray, NCO, CDO, ParaView's pvbatch on the sidecars).
 outside-check: build venv
-	$(PYTHON) validation/check_outputs.py --fpsolve $(FPSOLVE)
+	$(PYTHON) validation/check_outputs.py --fpsolve $(FPSOLVE) --keep out/check
+	$(PYTHON) validation/check_readers.py out/check
 	$(PYTHON) validation/figures.py --fpsolve $(FPSOLVE)
 
-test: swift-test validate outside-check
+# Hostile input and faults: the regression table, full disks, signals, a seeded mutation fuzzer.
+fault-check: build venv
+	$(PYTHON) validation/fault_suite.py --fpsolve $(FPSOLVE)
+
+test: swift-test validate outside-check fault-check
 
 bench: build
 	@scripts/ensure-venv.sh validation/requirements.txt benchmarks/requirements.txt
@@ -50,4 +61,4 @@ bench: build
 	$(PYTHON) benchmarks/bench_phase_space.py --fpsolve $(FPSOLVE)
 
 clean:
-	rm -rf .build out
+	rm -rf .build out .build-log.txt

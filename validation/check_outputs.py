@@ -14,9 +14,12 @@ import ast
 import hashlib
 import math
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 from pathlib import Path
 
@@ -320,18 +323,56 @@ def check_refusal(fpsolve, workdir, checks):
     checks.check("the existing output is untouched", hashlib.sha256(target.read_bytes()).hexdigest() == digest)
     leftovers = [p.name for p in Path(workdir).iterdir() if ".tmp-" in p.name]
     checks.check("no temporary file is left behind", not leftovers, str(leftovers))
+    target.unlink()
+
+
+def check_more_evolutions(fpsolve, workdir, checks):
+    """Evolve outputs of other shapes for the real-client checks (check_readers.py): a 4-d one
+    (its sidecar holds marginals) and an interrupted run's partial file (complete = 0)."""
+    four = Path(workdir) / "p2-transient.h5"
+    run = subprocess.run([fpsolve, "evolve", str(ROOT / "grids" / "sgd-momentum-p2-transient.toml"), "-o", str(four),
+                          "--cells", "10,10,10,10", "--frames", "3", "--quiet"], capture_output=True, text=True)
+    checks.check("evolve 4-d (10⁴, 3 frames) exits 0", run.returncode == 0, run.stderr.strip()[:300])
+    interrupted = Path(workdir) / "interrupted.h5"
+    process = subprocess.Popen([fpsolve, "evolve", str(ROOT / "grids" / "ou2d-transient.toml"), "-o", str(interrupted),
+                                "--cells", "120,120", "--dt", "0.0005", "--frames", "400", "--quiet"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    partial = Path(workdir) / "interrupted.partial.h5"
+    deadline = time.monotonic() + 60
+    # Interrupt once a few frames are on disk (the partial file keeps the frames done so far).
+    while time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+        temporaries = [p for p in Path(workdir).iterdir() if p.name.startswith(".interrupted.h5.fpsolve-tmp-")]
+        if temporaries and temporaries[0].stat().st_size > 200_000:
+            break
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    checks.check("evolve interrupted by SIGINT exits 130", process.returncode == 130, f"exit {process.returncode}: {stderr.strip()[:200]}")
+    checks.check("the interrupted run keeps its frames in interrupted.partial.h5", partial.exists())
+    checks.check("the interrupted run leaves the target absent", not interrupted.exists())
+    if partial.exists():
+        with h5py.File(partial, "r") as f:
+            checks.check("the partial file is marked complete = 0", int(f.attrs["complete"]) == 0)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fpsolve", required=True, help="path of the fpsolve executable")
+    parser.add_argument("--keep", metavar="DIR", help="write the outputs into DIR (emptied first) and keep them, "
+                        "for the real-client checks of check_readers.py")
     args = parser.parse_args()
     checks = Checks()
-    with tempfile.TemporaryDirectory() as workdir:
+    with tempfile.TemporaryDirectory() as scratch:
+        workdir = scratch
+        if args.keep:
+            workdir = args.keep
+            shutil.rmtree(workdir, ignore_errors=True)
+            os.makedirs(workdir)
         for path in sorted((ROOT / "grids").glob("*.toml")):
             check_example(path, args.fpsolve, workdir, checks)
         check_evolution(args.fpsolve, workdir, checks)
         check_refusal(args.fpsolve, workdir, checks)
+        check_more_evolutions(args.fpsolve, workdir, checks)
     print(f"{checks.passed} passed, {checks.failed} failed")
     return 1 if checks.failed else 0
 

@@ -19,7 +19,7 @@ struct Inspect: ParsableCommand {
             summary = try OutputSummary(contentsOf: file)
         } catch let error as FokkerPlanckError {
             // An unreadable or missing file is bad input to this command.
-            throw FokkerPlanckError.badInput(file: file, keyPath: nil, line: nil, message: error.description)
+            throw FokkerPlanckError.badInput(file: nil, keyPath: nil, line: nil, message: error.description)
         }
         print(summary.path.printable)
         if let title = summary.attribute("title") { print("  title: \(title.description.printable)") }

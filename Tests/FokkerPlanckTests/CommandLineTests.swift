@@ -80,7 +80,13 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(json["mass"] as! Double, 1, accuracy: 1e-12)
         let summary = try OutputSummary(contentsOf: directory.appendingPathComponent("out.h5").path)
         XCTAssertEqual(summary.datasets.map(\.name).sorted(),
-                       ["current_x", "current_y", "density", "potential", "velocity_x", "velocity_y", "x", "y"])
+                       ["axis_column", "axis_row", "current_x", "current_y", "density", "potential", "stationary_covariance",
+                        "velocity_x", "velocity_y", "x", "y"])
+        XCTAssertEqual(summary.datasets.first { $0.name == "stationary_covariance" }?.shape, [2, 2])
+        XCTAssertEqual(summary.attribute("Conventions"), .string("CF-1.8"))
+        // The ParaView sidecar beside it.
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("out.pvd").path))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("out_vtk/image.vti").path))
         XCTAssertEqual(summary.datasets.first { $0.name == "density" }?.shape, [24, 20])
         XCTAssertEqual(summary.attribute("model_type"), .string("linear"))
         XCTAssertEqual(summary.attribute("problem"), .string(good))
@@ -168,10 +174,14 @@ final class CommandLineTests: XCTestCase {
             let keep = directory.appendingPathComponent("keep.h5")
             try Data("precious".utf8).write(to: keep)
             let partial = directory.appendingPathComponent("keep.partial.h5").path
-            try? FileManager.default.removeItem(atPath: partial)
+            // The partial file of the first signal and its sidecar go, so the second is kept under the same name.
+            for name in ["keep.partial.h5", "keep.partial.pvd", "keep.partial_vtk"] {
+                try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+            }
             let process = Process()
             process.executableURL = executable
-            process.arguments = ["evolve", problem, "-o", keep.path, "--dt", "1e-5", "--frames", "2001", "--quiet"]
+            // --force: "precious" is not an fpsolve output, so without it the target is refused.
+            process.arguments = ["evolve", problem, "-o", keep.path, "--dt", "1e-5", "--frames", "2001", "--quiet", "--force"]
             process.currentDirectoryURL = directory
             process.standardError = Pipe()
             try process.run()
@@ -189,7 +199,7 @@ final class CommandLineTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(time.count, 1)
             XCTAssertLessThan(time.count, 2001)
             XCTAssertEqual(density.shape, [time.count, 120, 100])
-            let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".tmp-") }
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".fpsolve-tmp-") }
             XCTAssertEqual(leftovers, [])
         }
     }

@@ -190,9 +190,21 @@ final class HDF5File {
         case let .doubles(v):
             try writeNumericAttribute(name, v, fileType: fp_h5t_ieee_f64le(), memoryType: fp_h5t_native_double(), scalar: false, on: object)
         case let .integer(i):
-            try writeNumericAttribute(name, [Int64(i)], fileType: fp_h5t_std_i64le(), memoryType: fp_h5t_native_llong(), scalar: true, on: object)
+            try writeIntegerAttribute(name, [i], scalar: true, on: object)
         case let .integers(v):
-            try writeNumericAttribute(name, v.map { Int64($0) }, fileType: fp_h5t_std_i64le(), memoryType: fp_h5t_native_llong(), scalar: false, on: object)
+            try writeIntegerAttribute(name, v, scalar: false, on: object)
+        }
+    }
+
+    /// Integers as 32-bit (netCDF NC_INT: the classic formats have no 64-bit integers); values
+    /// beyond its range as doubles.
+    private func writeIntegerAttribute(_ name: String, _ values: [Int], scalar: Bool, on object: hid_t) throws {
+        if values.allSatisfy({ Int32(exactly: $0) != nil }) {
+            try writeNumericAttribute(name, values.map { Int32($0) }, fileType: fp_h5t_std_i32le(), memoryType: fp_h5t_native_int(),
+                                      scalar: scalar, on: object)
+        } else {
+            try writeNumericAttribute(name, values.map(Double.init), fileType: fp_h5t_ieee_f64le(), memoryType: fp_h5t_native_double(),
+                                      scalar: scalar, on: object)
         }
     }
 

@@ -33,9 +33,11 @@ public struct OutputTarget: Sendable {
         }
         guard !path.isEmpty else { throw refuse("the output file name is empty") }
         guard !path.hasSuffix("/") else { throw refuse("'\(path.printable)' names a directory, not a file") }
-        let name = URL(fileURLWithPath: path).lastPathComponent
-        guard name.utf8.count <= 255 - ParaViewSidecar.folderSuffix.utf8.count else {
-            throw refuse("the file name is \(name.utf8.count) bytes long; names up to \(255 - ParaViewSidecar.folderSuffix.utf8.count) bytes leave room for the sidecar beside it")
+        let sidecar = ParaViewSidecar.paths(for: path)
+        // Every name written beside the target must fit the file system's 255 bytes (temporary
+        // names are cut to fit; partial names too).
+        for name in [path, sidecar.collection, sidecar.folder].map({ URL(fileURLWithPath: $0).lastPathComponent }) where name.utf8.count > 255 {
+            throw refuse("the name \(name.printable) would be \(name.utf8.count) bytes long, more than the 255 a file name may have; choose a shorter output name")
         }
         let directory = self.directory
         var status = stat()
@@ -47,7 +49,6 @@ public struct OutputTarget: Sendable {
         }
         let problemIdentity = problemFile.flatMap(Self.identity)
         try Self.checkReplaceable(path, kind: .hdf5, problem: problemIdentity, force: force, refuse: refuse)
-        let sidecar = self.sidecar
         try Self.checkReplaceable(sidecar.collection, kind: .collection, problem: problemIdentity, force: force, refuse: refuse)
         try Self.checkSidecarFolder(sidecar.folder, refuse: refuse)
         Self.removeStaleTemporaries(in: directory)
@@ -119,9 +120,10 @@ public struct OutputTarget: Sendable {
 
     static let temporaryMarker = ".fpsolve-tmp-"
 
-    /// `.NAME.fpsolve-tmp-PID` beside `path` (NAME cut to 200 bytes so that the temporary name of a
-    /// legal 255-byte name is legal too).
-    public static func temporaryPath(for path: String) -> String {
+    /// `.NAME[.TAG].fpsolve-tmp-PID` beside `path` (NAME cut to 200 bytes so that the temporary
+    /// name of a legal 255-byte name is legal too; the tag keeps the temporaries of one run apart
+    /// when the cut makes their names alike).
+    public static func temporaryPath(for path: String, tag: String = "") -> String {
         let url = URL(fileURLWithPath: path)
         var name = ""
         for character in url.lastPathComponent {
@@ -129,7 +131,7 @@ public struct OutputTarget: Sendable {
             name.append(character)
         }
         return url.deletingLastPathComponent()
-            .appendingPathComponent(".\(name)\(temporaryMarker)\(ProcessInfo.processInfo.processIdentifier)").path
+            .appendingPathComponent(".\(name)\(tag.isEmpty ? "" : "." + tag)\(temporaryMarker)\(ProcessInfo.processInfo.processIdentifier)").path
     }
 
     /// Removes the temporary files and folders of fpsolve runs whose process no longer exists.
@@ -151,7 +153,12 @@ public struct OutputTarget: Sendable {
     /// `-2`, … when an earlier partial result (or its sidecar) is there: those are never replaced.
     public static func partialPath(for target: String) -> String {
         let url = URL(fileURLWithPath: target)
-        let stem = url.deletingPathExtension().lastPathComponent
+        // Cut so that NAME.partial-NNNNNN_vtk fits in 255 bytes.
+        var stem = ""
+        for character in url.deletingPathExtension().lastPathComponent {
+            guard stem.utf8.count + String(character).utf8.count <= 230 else { break }
+            stem.append(character)
+        }
         let folder = url.deletingLastPathComponent()
         for index in 0... {
             let name = stem + (index == 0 ? ".partial" : ".partial-\(index)") + ".h5"

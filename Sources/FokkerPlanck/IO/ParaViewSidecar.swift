@@ -80,7 +80,7 @@ public enum ParaViewSidecar {
                   <AppendedData encoding="raw">
                 _
                 """
-            var data = Data(header.dropLast().utf8)  // "_" must be followed directly by the data
+            var data = Data(header.utf8)  // ends with "_", which the raw data must follow directly
             for array in arrays {
                 var length = UInt64(8 * array.values.count).littleEndian
                 withUnsafeBytes(of: &length) { data.append(contentsOf: $0) }
@@ -167,7 +167,7 @@ final class SidecarWriter {
 
     init(grid: Grid, target: String) throws {
         self.grid = grid
-        temporaryFolder = OutputTarget.temporaryPath(for: ParaViewSidecar.paths(for: target).folder)
+        temporaryFolder = OutputTarget.temporaryPath(for: ParaViewSidecar.paths(for: target).folder, tag: "vtk")
         try? FileManager.default.removeItem(atPath: temporaryFolder)
         guard mkdir(temporaryFolder, 0o755) == 0 else {
             throw FokkerPlanckError.io("cannot create the sidecar folder \(temporaryFolder.printable): \(String(cString: strerror(errno)))")
@@ -206,14 +206,14 @@ final class SidecarWriter {
             xml += "    <DataSet\(time) part=\"\(entry.part)\" name=\"\(entry.name)\" file=\"\(xmlEscaped(folderName))/\(xmlEscaped(entry.file))\"/>\n"
         }
         xml += "  </Collection>\n</VTKFile>\n"
-        let temporaryCollection = OutputTarget.temporaryPath(for: paths.collection)
+        let temporaryCollection = OutputTarget.temporaryPath(for: paths.collection, tag: "pvd")
         do {
             try Data(xml.utf8).write(to: URL(fileURLWithPath: temporaryCollection))
         } catch {
             unlink(temporaryCollection)
             throw FokkerPlanckError.io("writing the ParaView collection failed: \(error.localizedDescription)")
         }
-        let old = OutputTarget.temporaryPath(for: paths.folder + "-old")
+        let old = OutputTarget.temporaryPath(for: paths.folder, tag: "old")
         var status = stat()
         if lstat(paths.folder, &status) == 0 { guard rename(paths.folder, old) == 0 else { throw moveFailed(paths.folder) } }
         guard rename(temporaryFolder, paths.folder) == 0, rename(temporaryCollection, paths.collection) == 0 else {

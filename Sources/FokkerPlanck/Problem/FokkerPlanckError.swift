@@ -17,7 +17,7 @@ public enum FokkerPlanckError: Error, CustomStringConvertible, Sendable {
             var location: [String] = []
             if let file { location.append(file) }
             if let line { location.append("line \(line)") }
-            if let keyPath, !keyPath.isEmpty { location.append("key '\(keyPath)'") }
+            if let keyPath, !keyPath.isEmpty { location.append(keyPath.hasPrefix("-") ? "option \(keyPath)" : "key '\(keyPath)'") }
             return location.isEmpty ? message : location.joined(separator: ", ") + ": " + message
         case let .solverFailed(message): return "solver failed: " + message
         case let .io(message): return message

@@ -225,7 +225,7 @@ extension Problem {
         let formulas = [(potential, "U")] + model.gradient.enumerated().map { ($1, "∂U/∂\(positions[$0])") }
         if let (point, name, value) = grid.firstNonFinite(of: formulas.map { ($0.0.evaluate, $0.1) }, onAxes: Array(0..<q)) {
             let at = zip(positions, point).map { "\($0) = \(String(format: "%.6g", $1))" }.joined(separator: ", ")
-            throw potentialNode.fail("\(name) is \(value) at \(at), inside the grid: the potential must be finite, with a finite gradient, on the whole box (a division by zero, the logarithm of a non-positive number, or an overflowing exponential?)")
+            throw potentialNode.fail("\(name) is \(value.isNaN ? "NaN" : String(value)) at \(at), inside the grid: the potential must be finite, with a finite gradient, on the whole box (a division by zero, the logarithm of a non-positive number, or an overflowing exponential?)")
         }
         return .langevin(model)
     }

@@ -33,6 +33,10 @@ extension Problem {
     /// Parses a problem from TOML text; `source` names it in errors and in the output.
     public init(text: String, source: String = "<problem>", overrides: [String] = [], origins: [String: String] = [:]) throws {
         let table: TOMLTable
+        if let line = TOMLPrecheck.misplacedBrace(in: text) {
+            throw FokkerPlanckError.badInput(file: source.printable, keyPath: nil, line: line,
+                                             message: "not valid TOML: '}' where an array expects a value or ']'")
+        }
         do {
             table = try TOMLTable(string: text)
         } catch let error as TOMLParseError {
@@ -71,6 +75,10 @@ extension Problem {
         let parts = key.split(separator: ".").map(String.init)
         guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty }) else {
             throw FokkerPlanckError.badInput(file: source, keyPath: key, line: nil, message: "an override needs a dotted key path")
+        }
+        if TOMLPrecheck.misplacedBrace(in: rawValue) != nil {
+            throw FokkerPlanckError.badInput(file: source, keyPath: key.printable, line: nil,
+                                             message: "the value is not valid TOML: '}' where an array expects a value or ']'")
         }
         let value: any TOMLValueConvertible
         if let parsed = try? TOMLTable(string: "value = " + rawValue), parsed.keys.count == 1, let v = parsed["value"] {

@@ -1,0 +1,52 @@
+import Foundation
+
+/// A guard in front of the TOML parser (toml++ 3, inside TOMLKit 0.6.0), whose release build keeps
+/// an assertion that aborts the process on one malformed input: a `}` where an array expects a
+/// value (`cells = [}`, `[1, }]`, `[[}]]`). Found by the mutation fuzzer; the parser reports every
+/// other malformation as an error. This scan follows strings and comments exactly as TOML defines
+/// them, so text inside them is never mistaken for structure.
+enum TOMLPrecheck {
+    /// The line (1-based) of the first `}` standing where an array value is expected, or nil.
+    static func misplacedBrace(in text: String) -> Int? {
+        let c = Array(text.unicodeScalars)
+        var i = 0, line = 1
+        var open: [Unicode.Scalar] = []
+        var expectingValue = false
+        func starts(_ s: String, at k: Int) -> Bool {
+            let pattern = Array(s.unicodeScalars)
+            return k + pattern.count <= c.count && Array(c[k..<(k + pattern.count)]) == pattern
+        }
+        func skipString(quote: Unicode.Scalar, multiline: Bool, escapes: Bool) {
+            let delimiter = String(repeating: String(quote), count: multiline ? 3 : 1)
+            i += delimiter.count
+            while i < c.count {
+                if c[i] == "\n" { if !multiline { return }; line += 1 }
+                if escapes && c[i] == "\\" { i += 2; continue }
+                if starts(delimiter, at: i) { i += delimiter.count; return }
+                i += 1
+            }
+        }
+        while i < c.count {
+            let ch = c[i]
+            if ch == "#" {
+                while i < c.count && c[i] != "\n" { i += 1 }
+                continue
+            }
+            if ch == "\n" { line += 1; i += 1; continue }
+            if ch == " " || ch == "\t" || ch == "\r" { i += 1; continue }
+            if expectingValue && ch == "}" { return line }
+            expectingValue = false
+            switch ch {
+            case "\"": skipString(quote: "\"", multiline: starts("\"\"\"", at: i), escapes: true); continue
+            case "'": skipString(quote: "'", multiline: starts("'''", at: i), escapes: false); continue
+            case "[": open.append("["); expectingValue = true
+            case "{": open.append("{")
+            case "]", "}": _ = open.popLast()
+            case ",": expectingValue = open.last == "["
+            default: break
+            }
+            i += 1
+        }
+        return nil
+    }
+}
