@@ -364,7 +364,13 @@ def check_netcdf4(checks, e):
             def sgd_datasets():
                 problems = []
                 allowed = set(e.axes) | ({"time"} if e.evolve else set())
-                for n in ("marginal_theta", "marginal_v", "modified_loss"):
+                # Kunin's modified loss exists only when Σ = σ²H (the sgd-momentum case with
+                # isotropic noise in H's metric); with a general Σ fpsolve writes no /modified_loss.
+                h = np.asarray(dataset.variables["hessian"][:]) if "hessian" in dataset.variables else None
+                sigma = np.asarray(dataset.variables["gradient_noise"][:]) if "gradient_noise" in dataset.variables else None
+                proportional = (h is not None and sigma is not None
+                                and np.allclose(sigma, np.trace(sigma) / np.trace(h) * h, rtol=0, atol=1e-12 * np.abs(sigma).max()))
+                for n in ("marginal_theta", "marginal_v") + (("modified_loss",) if proportional else ()):
                     variable = dataset.variables.get(n)
                     if variable is None:
                         problems.append(f"{n} missing")

@@ -35,8 +35,10 @@ public enum ResolutionWarnings {
     public static func solution(mostNegative: Double, largest: Double, evolving: Bool) -> [String] {
         guard largest > 0, mostNegative < -negativeFraction * largest else { return [] }
         let hint = evolving ? "use more cells, a smaller dt, or the bdf2 scheme (L-stable: no oscillation from a sharp start)"
-                            : "use more cells (cell Péclet numbers are too high for this grid)"
-        return [String(format: "the density swings negative (min ρ = %.3g against max ρ = %.3g): the result is not resolved and its moments are not to be trusted; ",
-                       mostNegative, largest) + hint]
+                            : "use more cells"
+        let severity = mostNegative < -0.1 * largest ? "the result is not resolved and its moments are not to be trusted"
+                                                      : "the grid under-resolves it; moments carry errors of about that size"
+        return [String(format: "the density dips negative (min ρ = %.3g, %.2g %% of max ρ = %.3g): %@; %@",
+                       mostNegative, 100 * -mostNegative / largest, largest, severity, hint)]
     }
 }

@@ -1,17 +1,21 @@
 import Foundation
 
 /// A guard in front of the TOML parser (toml++ 3, inside TOMLKit 0.6.0), whose release build keeps
-/// an assertion that aborts the process on one malformed input: a `}` where an array expects a
-/// value (`cells = [}`, `[1, }]`, `[[}]]`). Found by the mutation fuzzer; the parser reports every
-/// other malformation as an error. This scan follows strings and comments exactly as TOML defines
+/// assertions that abort the process on two malformed inputs, both found by the mutation fuzzer:
+/// a `}` where an array expects a value (`cells = [}`, `[1, }]`, `[[}]]`), and a table header
+/// whose key starts with neither a bare-key character nor a quote (`[{model]`). The parser reports
+/// every other malformation tried (the fuzzer's thousands, and a list of near misses in
+/// OutputSafetyTests) as an error. This scan follows strings and comments exactly as TOML defines
 /// them, so text inside them is never mistaken for structure.
 enum TOMLPrecheck {
-    /// The line (1-based) of the first `}` standing where an array value is expected, or nil.
+    /// The line (1-based) of the first such input, or nil.
     static func misplacedBrace(in text: String) -> Int? {
         let c = Array(text.unicodeScalars)
         var i = 0, line = 1
         var open: [Unicode.Scalar] = []
         var expectingValue = false
+        var atLineStart = true      // where a key or a table header may begin (outside values)
+        var expectingHeaderKey = false
         func starts(_ s: String, at k: Int) -> Bool {
             let pattern = Array(s.unicodeScalars)
             return k + pattern.count <= c.count && Array(c[k..<(k + pattern.count)]) == pattern
@@ -32,10 +36,23 @@ enum TOMLPrecheck {
                 while i < c.count && c[i] != "\n" { i += 1 }
                 continue
             }
-            if ch == "\n" { line += 1; i += 1; continue }
+            if ch == "\n" { line += 1; i += 1; if open.isEmpty { atLineStart = true }; continue }
             if ch == " " || ch == "\t" || ch == "\r" { i += 1; continue }
             if expectingValue && ch == "}" { return line }
             expectingValue = false
+            if expectingHeaderKey {
+                expectingHeaderKey = false
+                let bare = ch.properties.isASCIIHexDigit || ("a"..."z").contains(ch) || ("A"..."Z").contains(ch) || ch == "_" || ch == "-"
+                if !(bare || ch == "\"" || ch == "'" || (ch == "[" && c[i - 1] == "[")) { return line }
+                if ch == "[" { expectingHeaderKey = true; i += 1; continue }
+            }
+            if atLineStart && ch == "[" {
+                atLineStart = false
+                expectingHeaderKey = true
+                i += 1
+                continue
+            }
+            atLineStart = false
             switch ch {
             case "\"": skipString(quote: "\"", multiline: starts("\"\"\"", at: i), escapes: true); continue
             case "'": skipString(quote: "'", multiline: starts("'''", at: i), escapes: false); continue
