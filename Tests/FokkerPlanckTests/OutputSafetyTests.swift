@@ -9,10 +9,10 @@ import XCTest
 final class OutputSafetyTests: XCTestCase {
     func testTOMLPrecheckFindsTheBraceThatAbortsTheParser() {
         for text in ["a = [}]", "a = [1,}]", "a = [[}]]", "a = { b = [}] }", "a = [ # c\n}]", "x = 1\ncells = [\n}-128, 128]",
-                     "[{#\"model]", "[[{x]]", "x = 1\n  [ {x]", "[a]\ncells = [}]"] {
+                     "[{#\"model]", "[[{x]]", "[\nx = 1", "[# c\nx = 1", "[[\n", "x = 1\n  [ {x]", "[a]\ncells = [}]"] {
             XCTAssertNotNil(TOMLPrecheck.misplacedBrace(in: text), text)
         }
-        XCTAssertEqual(TOMLPrecheck.misplacedBrace(in: "x = 1\ncells = [\n}-128, 128]"), 3)
+        XCTAssertEqual(TOMLPrecheck.misplacedBrace(in: "x = 1\ncells = [\n}-128, 128]")?.line, 3)
         // Inside strings and comments a brace is text; elsewhere it is legal structure.
         for text in ["title = \"[}\"", "a = '''[\n}'''", "a = \"\"\"[}\"\"\"", "# [}\na = 1", "a = { b = [1, 2] }", "a = [{ b = 1 }]",
                      "a = \"\\\"[}\"", "a = [1, 2, ]", "[a]\nb = 1", "[[a.b]]\nc = [1]", "[ \"q r\" ]", "[ 'q' ]\n[x-y_1]",

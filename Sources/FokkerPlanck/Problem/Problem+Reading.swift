@@ -33,9 +33,8 @@ extension Problem {
     /// Parses a problem from TOML text; `source` names it in errors and in the output.
     public init(text: String, source: String = "<problem>", overrides: [String] = [], origins: [String: String] = [:]) throws {
         let table: TOMLTable
-        if let line = TOMLPrecheck.misplacedBrace(in: text) {
-            throw FokkerPlanckError.badInput(file: source.printable, keyPath: nil, line: line,
-                                             message: "not valid TOML: '}' where an array expects a value or ']'")
+        if let (line, problem) = TOMLPrecheck.misplacedBrace(in: text) {
+            throw FokkerPlanckError.badInput(file: source.printable, keyPath: nil, line: line, message: "not valid TOML: " + problem)
         }
         do {
             table = try TOMLTable(string: text)
@@ -76,9 +75,8 @@ extension Problem {
         guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty }) else {
             throw FokkerPlanckError.badInput(file: source, keyPath: key, line: nil, message: "an override needs a dotted key path")
         }
-        if TOMLPrecheck.misplacedBrace(in: rawValue) != nil {
-            throw FokkerPlanckError.badInput(file: source, keyPath: key.printable, line: nil,
-                                             message: "the value is not valid TOML: '}' where an array expects a value or ']'")
+        if let (_, problem) = TOMLPrecheck.misplacedBrace(in: "value = " + rawValue) {
+            throw FokkerPlanckError.badInput(file: source, keyPath: key.printable, line: nil, message: "the value is not valid TOML: " + problem)
         }
         let value: any TOMLValueConvertible
         if let parsed = try? TOMLTable(string: "value = " + rawValue), parsed.keys.count == 1, let v = parsed["value"] {

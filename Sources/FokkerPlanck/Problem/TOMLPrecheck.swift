@@ -8,8 +8,11 @@ import Foundation
 /// OutputSafetyTests) as an error. This scan follows strings and comments exactly as TOML defines
 /// them, so text inside them is never mistaken for structure.
 enum TOMLPrecheck {
-    /// The line (1-based) of the first such input, or nil.
-    static func misplacedBrace(in text: String) -> Int? {
+    static let arrayMessage = "'}' where an array expects a value or ']'"
+    static let headerMessage = "a table header '[' must be followed on its line by a key (letters, digits, _ or -, or a quoted name)"
+
+    /// The line (1-based) of the first such input, and what is wrong there; nil when there is none.
+    static func misplacedBrace(in text: String) -> (line: Int, problem: String)? {
         let c = Array(text.unicodeScalars)
         var i = 0, line = 1
         var open: [Unicode.Scalar] = []
@@ -32,18 +35,20 @@ enum TOMLPrecheck {
         }
         while i < c.count {
             let ch = c[i]
+            // A header's key must follow its '[' on the same line.
+            if expectingHeaderKey && (ch == "#" || ch == "\n") { return (line, headerMessage) }
             if ch == "#" {
                 while i < c.count && c[i] != "\n" { i += 1 }
                 continue
             }
             if ch == "\n" { line += 1; i += 1; if open.isEmpty { atLineStart = true }; continue }
             if ch == " " || ch == "\t" || ch == "\r" { i += 1; continue }
-            if expectingValue && ch == "}" { return line }
+            if expectingValue && ch == "}" { return (line, arrayMessage) }
             expectingValue = false
             if expectingHeaderKey {
                 expectingHeaderKey = false
                 let bare = ch.properties.isASCIIHexDigit || ("a"..."z").contains(ch) || ("A"..."Z").contains(ch) || ch == "_" || ch == "-"
-                if !(bare || ch == "\"" || ch == "'" || (ch == "[" && c[i - 1] == "[")) { return line }
+                if !(bare || ch == "\"" || ch == "'" || (ch == "[" && c[i - 1] == "[")) { return (line, headerMessage) }
                 if ch == "[" { expectingHeaderKey = true; i += 1; continue }
             }
             if atLineStart && ch == "[" {
