@@ -87,24 +87,40 @@ struct Evolve: ParsableCommand {
     }
 }
 
-/// Records SIGINT / SIGTERM instead of dying, so that the run can stop at the next step and keep
-/// its frames. Signals are delivered to a dispatch source on a background queue.
-final class SignalWatch {
+/// Records SIGINT / SIGTERM instead of dying, so that a run can stop where nothing is lost.
+/// Signals are delivered to a dispatch source on a background queue.
+///
+/// * `evolve` polls `received` between steps and keeps the frames done so far;
+/// * `solve` (`exitsOutsideCriticalSection`) ends at once, exit 128 + signal, while it computes —
+///   nothing is written yet — and defers the signal while its output is being written and moved
+///   into place (`critical`), so that the target and its sidecar are both old or both new.
+final class SignalWatch: Sendable {
     /// Shared with the handlers, which run on the signal queue.
     private final class State: Sendable {
         let signal = Atomic<Int32>(0)
+        let critical = Mutex<Bool>(false)
     }
 
     private let state = State()
-    private var sources: [any DispatchSourceSignal] = []
+    nonisolated(unsafe) private var sources: [any DispatchSourceSignal] = []
 
-    init() {
+    init(exitsOutsideCriticalSection: Bool = false) {
         let queue = DispatchQueue(label: "fpsolve.signals")
         let state = self.state
         for number in [SIGINT, SIGTERM] {
             Foundation.signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { state.signal.store(number, ordering: .relaxed) }
+            source.setEventHandler {
+                state.signal.store(number, ordering: .relaxed)
+                guard exitsOutsideCriticalSection else { return }
+                state.critical.withLock { critical in
+                    // Holding the lock: the main thread cannot enter the critical section now.
+                    if !critical {
+                        Terminal.error("fpsolve: interrupted before any output was written; nothing was touched")
+                        _exit(128 + number)
+                    }
+                }
+            }
             source.resume()
             sources.append(source)
         }
@@ -112,6 +128,13 @@ final class SignalWatch {
 
     /// The signal received (0 if none).
     var received: Int32 { state.signal.load(ordering: .relaxed) }
+
+    /// Runs `body` with signals deferred (recorded, acted on afterwards).
+    func critical<T>(_ body: () throws -> T) rethrows -> T {
+        state.critical.withLock { $0 = true }
+        defer { state.critical.withLock { $0 = false } }
+        return try body()
+    }
 }
 
 /// "t = 0.52 / 2  (1234 steps/s, ETA 3 s)" on stderr, redrawn at most twice a second.
@@ -130,10 +153,10 @@ final class ProgressLine {
         let elapsed = Double(now.uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
         let rate = Double(step) / max(elapsed, 1e-9)
         let eta = Double(total - step) / max(rate, 1e-9)
-        FileHandle.standardError.write(Data(String(format: "\r  t = %-10.4g step %d/%d  (%.0f steps/s, ETA %.0f s)   ", time, step, total, rate, eta).utf8))
+        Terminal.writeStderr(String(format: "\r  t = %-10.4g step %d/%d  (%.0f steps/s, ETA %.0f s)   ", time, step, total, rate, eta))
     }
 
     func clear() {
-        if enabled { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if enabled { Terminal.writeStderr("\r\u{1B}[K") }
     }
 }

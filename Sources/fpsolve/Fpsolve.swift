@@ -24,9 +24,15 @@ struct Fpsolve: ParsableCommand {
         // A full disk simulated by a file-size limit (ulimit -f) must make writes fail with EFBIG,
         // which the writers handle, not kill the process half-way.
         signal(SIGXFSZ, SIG_IGN)
+        // A closed pipe on stdout makes writes fail (checked at the end), not kill the process.
+        signal(SIGPIPE, SIG_IGN)
         do {
             var command = try parseAsRoot(joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
             try command.run()
+            if fflush(nil) != 0 {
+                Terminal.error("fpsolve: cannot write to standard output: \(String(cString: strerror(errno))) (the output file is complete)")
+                Foundation.exit(1)
+            }
         } catch let error as FokkerPlanckError {
             Terminal.error("fpsolve: " + error.description)
             Foundation.exit(error.exitStatus)
@@ -77,7 +83,20 @@ struct ValidationFailed: Error {
 enum Terminal {
     /// Writes a message on stderr, with terminal escapes from file names and titles defused.
     static func error(_ message: String) {
-        FileHandle.standardError.write(Data((message.printable + "\n").utf8))
+        writeStderr(message.printable + "\n")
+    }
+
+    /// write(2) on stderr, ignoring failures: a closed or full stderr must not crash the run
+    /// (FileHandle raises an exception there).
+    static func writeStderr(_ text: String) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            offset += written
+        }
     }
 
     /// Progress goes to stderr only when it is a terminal.

@@ -17,6 +17,7 @@ struct Solve: ParsableCommand {
 
     func run() throws {
         let start = DispatchTime.now()
+        let signals = SignalWatch(exitsOutsideCriticalSection: true)
         let problem = try options.load()
         try problem.checkStationarySolvable()
         let target = try options.target(for: problem, estimatedBytes: StationaryOutput.estimatedBytes(problem: problem)).path
@@ -26,7 +27,13 @@ struct Solve: ParsableCommand {
         let solution = try problem.solver.solve(scheme)
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
         let warnings = ResolutionWarnings.solution(mostNegative: solution.minimumDensity, largest: solution.density.max() ?? 0, evolving: false)
-        try StationaryOutput.write(problem: problem, solution: solution, wallSeconds: wall, warnings: warnings, to: target)
+        try signals.critical {
+            try StationaryOutput.write(problem: problem, solution: solution, wallSeconds: wall, warnings: warnings, to: target)
+        }
+        if signals.received != 0 {
+            Terminal.error("fpsolve: interrupted while writing; the output was completed first and is in place: \(target)")
+            throw ExitCode(128 + signals.received)
+        }
         for warning in warnings { Terminal.error("fpsolve: warning: " + warning) }
         let total = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
 

@@ -8,7 +8,9 @@ public let fpsolveVersion = "0.1.0"
 /// `OutputTarget.temporaryPath` says) and is renamed into place only when every write and the close
 /// succeeded; on any failure the temporary file is removed and the target is left as it was.
 enum AtomicOutput {
-    static func write(to target: String, _ body: (HDF5File) throws -> Void) throws {
+    /// `alongside` runs right after the rename, under the same directory lock (the sidecar's
+    /// renames), so that concurrent runs commit their files one after the other.
+    static func write(to target: String, _ body: (HDF5File) throws -> Void, alongside: () throws -> Void = {}) throws {
         let url = URL(fileURLWithPath: target)
         let directory = url.deletingLastPathComponent().path
         var isDirectory: ObjCBool = false
@@ -27,8 +29,11 @@ enum AtomicOutput {
             // A failed close (a full disk: the last metadata could not be written) leaves a corrupt
             // file: it is never renamed onto the target.
             try file.close()
-            guard rename(temporary, target) == 0 else {
-                throw FokkerPlanckError.io("cannot move the finished output into place at \(target): \(String(cString: strerror(errno)))")
+            try OutputTarget.withDirectoryLock(directory) {
+                guard rename(temporary, target) == 0 else {
+                    throw FokkerPlanckError.io("cannot move the finished output into place at \(target): \(String(cString: strerror(errno)))")
+                }
+                try alongside()
             }
         } catch {
             unlink(temporary)

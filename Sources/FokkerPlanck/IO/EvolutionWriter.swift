@@ -162,12 +162,14 @@ public final class EvolutionWriter: EvolutionObserver {
             sidecar.discard()
             throw FokkerPlanckError.io("closing \(temporary.printable) failed (is the disk full?); \(target.printable) was not touched")
         }
-        guard rename(temporary, target) == 0 else {
-            unlink(temporary)
-            sidecar.discard()
-            throw FokkerPlanckError.io("cannot move the finished output into place at \(target.printable): \(String(cString: strerror(errno)))")
+        try OutputTarget.withDirectoryLock(URL(fileURLWithPath: target).deletingLastPathComponent().path) {
+            guard rename(temporary, target) == 0 else {
+                unlink(temporary)
+                sidecar.discard()
+                throw FokkerPlanckError.io("cannot move the finished output into place at \(target.printable): \(String(cString: strerror(errno)))")
+            }
+            try sidecar.install(for: target)
         }
-        try sidecar.install(for: target)
     }
 
     /// An interrupted or failed run: keep the frames done so far, valid, beside the target (in a
@@ -175,16 +177,18 @@ public final class EvolutionWriter: EvolutionObserver {
     /// or nil when nothing valid could be kept (no frame, or the file could not be completed).
     @discardableResult
     public func abandon(_ summary: EvolutionSummary?) -> String? {
-        let partial = OutputTarget.partialPath(for: target)
         let marked = (try? writeRoot(summary, complete: false)) != nil
         let closed = closeAll()
-        guard frames > 0, marked, closed, rename(temporary, partial) == 0 else {
-            unlink(temporary)
-            sidecar.discard()
-            return nil
+        return OutputTarget.withDirectoryLock(URL(fileURLWithPath: target).deletingLastPathComponent().path) {
+            let partial = OutputTarget.partialPath(for: target)
+            guard frames > 0, marked, closed, rename(temporary, partial) == 0 else {
+                unlink(temporary)
+                sidecar.discard()
+                return nil
+            }
+            do { try sidecar.install(for: partial) } catch { sidecar.discard() }
+            return partial
         }
-        do { try sidecar.install(for: partial) } catch { sidecar.discard() }
-        return partial
     }
 
 }

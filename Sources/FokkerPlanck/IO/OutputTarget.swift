@@ -33,6 +33,10 @@ public struct OutputTarget: Sendable {
         }
         guard !path.isEmpty else { throw refuse("the output file name is empty") }
         guard !path.hasSuffix("/") else { throw refuse("'\(path.printable)' names a directory, not a file") }
+        // Control characters in a name end up in the sidecar's XML and in terminals.
+        guard !path.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw refuse("the output name '\(path.printable)' contains control characters; choose a plain name")
+        }
         let sidecar = ParaViewSidecar.paths(for: path)
         // Every name written beside the target must fit the file system's 255 bytes (temporary
         // names are cut to fit; partial names too).
@@ -41,7 +45,7 @@ public struct OutputTarget: Sendable {
         }
         let directory = self.directory
         var status = stat()
-        guard stat(directory, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR else {
+        guard stat(directory, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR, status.st_nlink > 0 else {
             throw refuse("the output directory \(directory.printable) does not exist")
         }
         guard access(directory, W_OK | X_OK) == 0 else {
@@ -50,7 +54,7 @@ public struct OutputTarget: Sendable {
         let problemIdentity = problemFile.flatMap(Self.identity)
         try Self.checkReplaceable(path, kind: .hdf5, problem: problemIdentity, force: force, refuse: refuse)
         try Self.checkReplaceable(sidecar.collection, kind: .collection, problem: problemIdentity, force: force, refuse: refuse)
-        try Self.checkSidecarFolder(sidecar.folder, refuse: refuse)
+        try Self.checkSidecarFolder(sidecar, refuse: refuse)
         Self.removeStaleTemporaries(in: directory)
         var space = statvfs()
         if statvfs(directory, &space) == 0 {
@@ -101,18 +105,24 @@ public struct OutputTarget: Sendable {
         }
     }
 
-    /// The sidecar folder holds only the `.vti` files fpsolve wrote; anything else in it (or a
-    /// file, link or device of that name) is somebody's and is never removed.
-    static func checkSidecarFolder(_ folder: String, refuse: (String) -> FokkerPlanckError) throws {
+    /// The sidecar folder may be replaced only when it is provably ours: regular files, each listed
+    /// by our collection beside it. Anything else in it (or a file, link or device of that name)
+    /// is somebody's and is never removed, `--force` or not.
+    static func checkSidecarFolder(_ sidecar: ParaViewSidecar.Paths, refuse: (String) -> FokkerPlanckError) throws {
         var status = stat()
-        guard lstat(folder, &status) == 0 else { return }
-        let shown = folder.printable
+        guard lstat(sidecar.folder, &status) == 0 else { return }
+        let shown = sidecar.folder.printable
         guard (status.st_mode & S_IFMT) == S_IFDIR else {
             throw refuse("\(shown) (where the ParaView sidecar goes) exists and is not a directory; move it away")
         }
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? ["?"]
-        guard entries.allSatisfy({ $0.hasSuffix(".vti") }) else {
-            throw refuse("\(shown) (where the ParaView sidecar goes) holds files fpsolve did not write; move it away")
+        let listed = ParaViewSidecar.listedFiles(collection: sidecar.collection)
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: sidecar.folder)) ?? ["?"]
+        let ours = entries.allSatisfy { entry in
+            var entryStatus = stat()
+            return listed.contains(entry) && lstat(sidecar.folder + "/" + entry, &entryStatus) == 0 && (entryStatus.st_mode & S_IFMT) == S_IFREG
+        }
+        guard ours else {
+            throw refuse("\(shown) (where the ParaView sidecar goes) holds files that \(URL(fileURLWithPath: sidecar.collection).lastPathComponent.printable) does not list as fpsolve's; move it away")
         }
     }
 
@@ -144,6 +154,39 @@ public struct OutputTarget: Sendable {
             if kill(pid, 0) == -1 && errno == ESRCH {
                 try? FileManager.default.removeItem(atPath: directory + "/" + entry)
             }
+        }
+    }
+
+    // MARK: Committing
+
+    /// Runs `body` — the renames that put one run's files in place — holding an exclusive lock on
+    /// the output directory, so that two runs writing the same target commit one after the other
+    /// and never leave an `.h5` from one beside the sidecar of the other.
+    static func withDirectoryLock<T>(_ directory: String, _ body: () throws -> T) rethrows -> T {
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        defer { if descriptor >= 0 { close(descriptor) } }
+        if descriptor >= 0 { _ = flock(descriptor, LOCK_EX) }  // released by close
+        return try body()
+    }
+
+    /// Writes a new file with POSIX calls, so that a failure (a full disk: EFBIG, ENOSPC) is
+    /// reported as what it is; a partly written file is removed.
+    static func writeNewFile(_ data: Data, to path: String) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw FokkerPlanckError.io("cannot create \(path.printable): \(String(cString: strerror(errno)))") }
+        var failure: Int32 = 0
+        data.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 { if errno == EINTR { continue }; failure = errno; return }
+                offset += written
+            }
+        }
+        if close(descriptor) != 0 && failure == 0 { failure = errno }
+        guard failure == 0 else {
+            unlink(path)
+            throw FokkerPlanckError.io("writing \(path.printable) failed: \(String(cString: strerror(failure)))")
         }
     }
 

@@ -45,6 +45,22 @@ public enum ParaViewSidecar {
         return String(decoding: head, as: UTF8.self).contains(marker)
     }
 
+    /// The file names (inside the folder) an existing collection of ours lists; empty when the
+    /// collection is absent or not ours.
+    static func listedFiles(collection: String) -> Set<String> {
+        var status = stat()
+        guard lstat(collection, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, status.st_size < 64 << 20,
+              isCollectionWrittenByUs(collection), let data = FileManager.default.contents(atPath: collection) else { return [] }
+        let text = String(decoding: data, as: UTF8.self)
+        var names: Set<String> = []
+        for line in text.split(separator: "\n") {
+            guard let start = line.range(of: " file=\""), let end = line[start.upperBound...].firstIndex(of: "\"") else { continue }
+            let path = line[start.upperBound..<end]
+            if let slash = path.lastIndex(of: "/") { names.insert(String(path[path.index(after: slash)...])) }
+        }
+        return names
+    }
+
     // MARK: Images
 
     /// A VTK image: up to 3 axes, point arrays in VTK order (axis 0 fastest).
@@ -179,18 +195,15 @@ final class SidecarWriter {
         let prefix = time == nil ? "" : String(format: "frame_%06d_", states)
         for (part, (name, image)) in ParaViewSidecar.images(grid: grid, fields: fields).enumerated() {
             let file = prefix + name + ".vti"
-            do {
-                try image.encoded().write(to: URL(fileURLWithPath: temporaryFolder + "/" + file))
-            } catch {
-                throw FokkerPlanckError.io("writing the ParaView sidecar \(file) failed: \(error.localizedDescription)")
-            }
+            try OutputTarget.writeNewFile(image.encoded(), to: temporaryFolder + "/" + file)
             entries.append((time, part, name, file))
         }
         states += 1
     }
 
     /// Moves the sidecar into place beside `output` (NAME.pvd, NAME_vtk/), replacing an earlier
-    /// sidecar of ours.
+    /// sidecar of ours. Called with the output directory locked (`OutputTarget.withDirectoryLock`),
+    /// right after the `.h5` was renamed into place.
     func install(for output: String) throws {
         let paths = ParaViewSidecar.paths(for: output)
         let folderName = URL(fileURLWithPath: paths.folder).lastPathComponent
@@ -207,12 +220,8 @@ final class SidecarWriter {
         }
         xml += "  </Collection>\n</VTKFile>\n"
         let temporaryCollection = OutputTarget.temporaryPath(for: paths.collection, tag: "pvd")
-        do {
-            try Data(xml.utf8).write(to: URL(fileURLWithPath: temporaryCollection))
-        } catch {
-            unlink(temporaryCollection)
-            throw FokkerPlanckError.io("writing the ParaView collection failed: \(error.localizedDescription)")
-        }
+        unlink(temporaryCollection)
+        try OutputTarget.writeNewFile(Data(xml.utf8), to: temporaryCollection)
         let old = OutputTarget.temporaryPath(for: paths.folder, tag: "old")
         var status = stat()
         if lstat(paths.folder, &status) == 0 { guard rename(paths.folder, old) == 0 else { throw moveFailed(paths.folder) } }

@@ -3,7 +3,12 @@ import TOMLKit
 
 extension Problem {
     static let topLevelKeys: Set<String> = ["title", "grid", "model", "solve", "evolve", "output", "parameters"]
-    static let reservedNames: Set<String> = ["time", "density", "potential"]
+    /// Names of output datasets, which an axis (a coordinate dataset of the same file) must not
+    /// take; and their prefixes, followed by other axis names.
+    static let reservedNames: Set<String> = ["time", "density", "potential", "mass", "min_density", "stationary_covariance",
+                                             "kunin_covariance", "hessian", "gradient_noise", "axis_row", "axis_column",
+                                             "parameter_row", "parameter_column", "modified_loss"]
+    static let reservedPrefixes = ["current_", "velocity_", "mean_", "covariance_", "marginal_"]
 
     init(table: TOMLTable, context: DecodingContext, text: String, source: String) throws {
         let root = try TOMLTableNode(table: table, path: "", context: context, allowed: Self.topLevelKeys)
@@ -83,7 +88,7 @@ extension Problem {
                 guard name.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
                     throw item.fail("an axis name must be an identifier (letters, digits, _), found '\(name)'")
                 }
-                guard !reservedNames.contains(name), !name.hasPrefix("current_"), !name.hasPrefix("velocity_") else {
+                guard !reservedNames.contains(name), !reservedPrefixes.contains(where: { name.hasPrefix($0) }) else {
                     throw item.fail("'\(name)' is the name of an output dataset; choose another axis name")
                 }
             }
@@ -105,6 +110,11 @@ extension Problem {
         }
         var axes: [Axis] = []
         for k in 0..<d {
+            // The width and the cell size must be ordinary numbers: ±1e308 overflow to ∞.
+            guard (upper[k] - lower[k]).isFinite, ((upper[k] - lower[k]) / Double(max(cells[k], 1))).isNormal || lower[k] >= upper[k] else {
+                throw TOMLNode(value: upper[k], path: "grid.upper[\(k)]", context: node.context)
+                    .fail("the axis from \(lower[k]) to \(upper[k]) is too wide or its cells too small to compute with")
+            }
             guard lower[k] < upper[k] else {
                 throw TOMLNode(value: upper[k], path: "grid.upper[\(k)]", context: node.context)
                     .fail("upper must exceed lower on every axis, found lower = \(lower[k]), upper = \(upper[k])")

@@ -79,10 +79,20 @@ extension Problem {
             throw FokkerPlanckError.badInput(file: source, keyPath: key.printable, line: nil, message: "the value is not valid TOML: " + problem)
         }
         let value: any TOMLValueConvertible
-        if let parsed = try? TOMLTable(string: "value = " + rawValue), parsed.keys.count == 1, let v = parsed["value"] {
+        do {
+            let parsed = try TOMLTable(string: "value = " + rawValue)
+            guard parsed.keys.count == 1, let v = parsed["value"] else {
+                throw FokkerPlanckError.badInput(file: source, keyPath: key.printable, line: nil, message: "the value is not one TOML value")
+            }
             value = v
-        } else {
-            value = rawValue  // a bare word, e.g. --set output.file=run.h5
+        } catch let error as TOMLParseError {
+            // A bare word (--set output.file=run.h5, evolve.scheme=bdf2) is taken as a string; a
+            // value that starts like a number, array, table or quoted string must be valid TOML.
+            if let first = rawValue.unicodeScalars.first, "[{\"'+-.0123456789".unicodeScalars.contains(first) || rawValue.isEmpty {
+                throw FokkerPlanckError.badInput(file: source, keyPath: key.printable, line: nil,
+                                                 message: "the value '\(rawValue.printable)' is not valid TOML: \(error.description)")
+            }
+            value = rawValue
         }
         var current = table
         for part in parts.dropLast() {
