@@ -682,8 +682,8 @@ def to_h5_order(values, shape):
 
 
 def marginal_axes(name, axes):
-    """Axis indices named after 'marginal_' in a part name such as marginal_theta1_v1 or
-    ou4d_marginal_theta1_v1_0003; [] when it cannot be read."""
+    """Axis indices named after 'marginal_' in a part name such as marginal_theta1-v1 (fpsolve
+    joins axis names with '-') or marginal_theta1_v1; [] when it cannot be read."""
     start = name.find("marginal_")
     if start < 0:
         return []
@@ -693,7 +693,7 @@ def marginal_axes(name, axes):
         for k in ordered:
             a = axes[k]
             end = position + len(a)
-            if text.startswith(a, position) and (end == len(text) or text[end] in "_."):
+            if text.startswith(a, position) and (end == len(text) or text[end] in "-_."):
                 found.append(k)
                 position = end + 1
                 break

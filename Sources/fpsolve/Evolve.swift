@@ -33,8 +33,8 @@ struct Evolve: ParsableCommand {
         if let frames { extra.append(("--frames", "evolve.frames=\(frames)")) }
         let problem = try options.load(extra: extra)
         let settings = try problem.checkEvolvable()
-        let (initial, startTime) = try settings.initial!.density(on: problem.grid)
         let target = try options.target(for: problem, estimatedBytes: EvolutionWriter.estimatedBytes(problem: problem, frames: settings.frames)).path
+        let (initial, startTime) = try settings.initial!.density(on: problem.grid)
         let initialWarnings = ResolutionWarnings.initial(initial, grid: problem.grid)
         for warning in initialWarnings { Terminal.error("fpsolve: warning: " + warning) }
 

@@ -19,14 +19,14 @@ struct Solve: ParsableCommand {
         let start = DispatchTime.now()
         let signals = SignalWatch(exitsOutsideCriticalSection: true)
         let problem = try options.load()
-        try problem.checkStationarySolvable()
+        let boxWarnings = try problem.checkStationarySolvable()
         let target = try options.target(for: problem, estimatedBytes: StationaryOutput.estimatedBytes(problem: problem)).path
 
         if !quiet && !json { Terminal.progress("fpsolve: \(problem.grid.cellCount) cells, assembling and factorizing …") }
         let scheme = FiniteVolumeScheme(grid: problem.grid, model: problem.model.coefficients)
         let solution = try problem.solver.solve(scheme)
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
-        let warnings = ResolutionWarnings.solution(mostNegative: solution.minimumDensity, largest: solution.density.max() ?? 0, evolving: false)
+        let warnings = boxWarnings + ResolutionWarnings.solution(mostNegative: solution.minimumDensity, largest: solution.density.max() ?? 0, evolving: false)
         try signals.critical {
             try StationaryOutput.write(problem: problem, solution: solution, wallSeconds: wall, warnings: warnings, to: target)
         }
@@ -139,8 +139,10 @@ struct ProblemOptions: ParsableArguments {
     /// The output location, checked before any work (bad input: exit 2): `-o`, else the
     /// problem's `[output] file`.
     func target(for problem: Problem, estimatedBytes: Double) throws -> OutputTarget {
-        try OutputTarget(checking: output ?? problem.output.file, keyPath: output == nil ? "output.file" : "-o",
-                         problemFile: self.problem, force: force, estimatedBytes: estimatedBytes)
+        var inputs = [self.problem]
+        if case let .file(path)? = problem.evolve?.initial { inputs.append(path) }
+        return try OutputTarget(checking: output ?? problem.output.file, keyPath: output == nil ? "output.file" : "-o",
+                                inputs: inputs, force: force, estimatedBytes: estimatedBytes)
     }
 
     /// `--cells 200,200` as the override `grid.cells=[200,200]`.

@@ -63,13 +63,13 @@ extension EvolveSettings.InitialCondition {
             throw refuse("its density has shape \(shape), the grid is \(grid.shape)")
         }
         let frames = shape[0]
-        guard Double(frames) * Double(frameSize) <= Double(1 << 31), file.isDataset("time"),
-              (try? file.shape(ofDataset: "time")) == [frames] else {
+        guard file.isDataset("time"), (try? file.shape(ofDataset: "time")) == [frames] else {
             throw refuse("its density has \(frames) frames but no matching /time")
         }
-        let values = try file.readDoubles("density", maxElements: frames * frameSize).values
-        let startTime = try file.readDoubles("time", maxElements: frames).values.last ?? 0
+        // The last frame and its time only: the file may declare far more frames than it holds.
+        let last = try file.readSlice("density", index: frames - 1)
+        let startTime = try file.readSlice("time", index: frames - 1)[0]
         guard startTime.isFinite else { throw refuse("its last time is \(startTime)") }
-        return (Array(values[((frames - 1) * frameSize)..<(frames * frameSize)]), startTime)
+        return (last, startTime)
     }
 }

@@ -61,6 +61,17 @@ public indirect enum Formula: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// True when the expression does not depend on any variable.
+    /// The number of nodes of the tree (a measure of the cost of one evaluation).
+    public var nodeCount: Int {
+        switch self {
+        case .number, .variable: return 1
+        case let .negate(a): return 1 + a.nodeCount
+        case let .add(a, b), let .subtract(a, b), let .multiply(a, b), let .divide(a, b), let .power(a, b):
+            return 1 + a.nodeCount + b.nodeCount
+        case let .call(_, args): return args.reduce(1) { $0 + $1.nodeCount }
+        }
+    }
+
     public var isConstant: Bool {
         switch self {
         case .number: return true

@@ -20,6 +20,8 @@ enum AtomicOutput {
         let temporary = OutputTarget.temporaryPath(for: target)
         do {
             let file = try HDF5File.create(temporary)
+            let claim = OutputTarget.Claim(temporary)
+            defer { claim.release() }
             do {
                 try body(file)
             } catch {

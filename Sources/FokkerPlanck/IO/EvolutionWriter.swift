@@ -19,6 +19,8 @@ public final class EvolutionWriter: EvolutionObserver {
     let problem: Problem
     let scheme: FiniteVolumeScheme
     let file: HDF5File
+    /// Marks the temporary file alive for other runs' clean-up (held until this writer goes).
+    let claim: OutputTarget.Claim
     let sidecar: SidecarWriter
     let time: hid_t
     let scales: [hid_t]
@@ -38,6 +40,7 @@ public final class EvolutionWriter: EvolutionObserver {
         self.target = target
         temporary = OutputTarget.temporaryPath(for: target)
         file = try HDF5File.create(temporary)
+        claim = OutputTarget.Claim(temporary)
         do {
             sidecar = try SidecarWriter(grid: scheme.grid, target: target)
         } catch {

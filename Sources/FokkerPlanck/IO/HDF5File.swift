@@ -140,7 +140,7 @@ final class HDF5File {
     /// Pushes what is written so far to disk.
     func flush() throws { try check(H5Fflush(id, H5F_SCOPE_GLOBAL), "flushing to disk") }
 
-    /// True when `path` is an HDF5 file (read without blocking: regular files only).
+    /// True when `path` is an HDF5 file. Opens it: call it on regular files only (a FIFO blocks).
     static func isHDF5(_ path: String) -> Bool {
         _ = prepared
         return H5Fis_hdf5(path) > 0
@@ -259,6 +259,27 @@ final class HDF5File {
         let dataset = try openDataset(name)
         defer { H5Dclose(dataset) }
         return shape(of: dataset)
+    }
+
+    /// Reads entry `index` along the first axis of a dataset (one frame of a (time, …) series, or
+    /// one value of a 1-d one) without reading the others.
+    func readSlice(_ name: String, index: Int) throws -> [Double] {
+        let dataset = try openDataset(name)
+        defer { H5Dclose(dataset) }
+        let shape = self.shape(of: dataset)
+        guard let first = shape.first, index >= 0, index < first else {
+            throw FokkerPlanckError.io("\(path): dataset \(name) has no entry \(index) along its first axis")
+        }
+        let fileSpace = H5Dget_space(dataset)
+        defer { H5Sclose(fileSpace) }
+        var start = [hsize_t(index)] + shape.dropFirst().map { _ in hsize_t(0) }
+        var count = [hsize_t(1)] + shape.dropFirst().map { hsize_t($0) }
+        try check(H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, &start, nil, &count, nil), "selecting entry \(index) of \(name)")
+        let memorySpace = H5Screate_simple(Int32(count.count), &count, nil)
+        defer { H5Sclose(memorySpace) }
+        var values = [Double](repeating: 0, count: shape.dropFirst().reduce(1, *))
+        try check(H5Dread(dataset, fp_h5t_native_double(), memorySpace, fileSpace, fp_h5p_default(), &values), "reading \(name)")
+        return values
     }
 
     /// Reads a dataset of doubles; refuses (before allocating) one of more than `maxElements`

@@ -23,9 +23,10 @@ public struct OutputTarget: Sendable {
     /// Checks `path` as the output of a run that writes about `estimatedBytes`; throws bad input.
     ///
     /// - Parameters:
-    ///   - problemFile: the problem file being solved, which must never be the target;
-    ///   - force: replace an existing regular file that is not an fpsolve output.
-    public init(checking path: String, keyPath: String, problemFile: String?, force: Bool, estimatedBytes: Double) throws {
+    ///   - inputs: the files the run reads (the problem file, an initial-condition file), which the
+    ///     target must never be: the problem file always, the others unless `force`;
+    ///   - force: replace an existing regular file that is not an fpsolve output (or an input).
+    public init(checking path: String, keyPath: String, inputs: [String], force: Bool, estimatedBytes: Double) throws {
         self.path = path
         self.keyPath = keyPath
         func refuse(_ message: String) -> FokkerPlanckError {
@@ -51,9 +52,14 @@ public struct OutputTarget: Sendable {
         guard access(directory, W_OK | X_OK) == 0 else {
             throw refuse("the output directory \(directory.printable) is not writable")
         }
-        let problemIdentity = problemFile.flatMap(Self.identity)
-        try Self.checkReplaceable(path, kind: .hdf5, problem: problemIdentity, force: force, refuse: refuse)
-        try Self.checkReplaceable(sidecar.collection, kind: .collection, problem: problemIdentity, force: force, refuse: refuse)
+        // A problem file (someone else's, perhaps) does not write outside the working directory
+        // unless the user says so.
+        if keyPath == "output.file" && !force && (path.hasPrefix("/") || path.split(separator: "/").contains("..")) {
+            throw refuse("'\(path.printable)' leads outside the working directory; give it with -o, or pass --force")
+        }
+        let protected = inputs.compactMap(Self.identity)
+        try Self.checkReplaceable(path, kind: .hdf5, inputs: protected, force: force, refuse: refuse)
+        try Self.checkReplaceable(sidecar.collection, kind: .collection, inputs: protected, force: force, refuse: refuse)
         try Self.checkSidecarFolder(sidecar, refuse: refuse)
         Self.removeStaleTemporaries(in: directory)
         var space = statvfs()
@@ -77,7 +83,7 @@ public struct OutputTarget: Sendable {
         return (UInt64(status.st_dev), UInt64(status.st_ino))
     }
 
-    static func checkReplaceable(_ path: String, kind: Kind, problem: (UInt64, UInt64)?, force: Bool,
+    static func checkReplaceable(_ path: String, kind: Kind, inputs: [(UInt64, UInt64)], force: Bool,
                                  refuse: (String) -> FokkerPlanckError) throws {
         var status = stat()
         guard lstat(path, &status) == 0 else { return }  // absent: nothing to lose
@@ -88,8 +94,9 @@ public struct OutputTarget: Sendable {
         case S_IFLNK: throw refuse("\(shown) is a symbolic link; name the file itself")
         default: throw refuse("\(shown) is not a regular file (a device, FIFO or socket); fpsolve writes only regular files")
         }
-        if let problem, problem == (UInt64(status.st_dev), UInt64(status.st_ino)) {
-            throw refuse("\(shown) is the problem file itself; choose another output name")
+        if let index = inputs.firstIndex(where: { $0 == (UInt64(status.st_dev), UInt64(status.st_ino)) }) {
+            if index == 0 { throw refuse("\(shown) is the problem file itself; choose another output name") }
+            if !force { throw refuse("\(shown) is an input of this run (its initial condition); choose another output name, or pass --force") }
         }
         guard status.st_mode & 0o222 != 0 else {
             throw refuse("\(shown) exists and is read-only; make it writable or choose another output name")
@@ -144,16 +151,39 @@ public struct OutputTarget: Sendable {
             .appendingPathComponent(".\(name)\(tag.isEmpty ? "" : "." + tag)\(temporaryMarker)\(ProcessInfo.processInfo.processIdentifier)").path
     }
 
-    /// Removes the temporary files and folders of fpsolve runs whose process no longer exists.
+    /// Holds an exclusive `flock` on a temporary file or folder for as long as the run writes it
+    /// (until `release`, or the process ends): the proof, also across hosts sharing the directory
+    /// and across PID namespaces, that the temporary is alive.
+    final class Claim: @unchecked Sendable {
+        private var descriptor: Int32
+        init(_ path: String) {
+            descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            if descriptor >= 0 { _ = flock(descriptor, LOCK_EX | LOCK_NB) }
+        }
+        func release() {
+            if descriptor >= 0 { close(descriptor) }
+            descriptor = -1
+        }
+        deinit { release() }
+    }
+
+    /// Removes the temporary files and folders of fpsolve runs that are gone: named
+    /// `.NAME….fpsolve-tmp-PID` (or `.NAME.tmp-PID`, the names of earlier versions), whose process
+    /// does not exist here and whose lock (`Claim`) nobody holds.
     public static func removeStaleTemporaries(in directory: String) {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
         let own = ProcessInfo.processInfo.processIdentifier
         for entry in entries where entry.hasPrefix(".") {
-            guard let marker = entry.range(of: temporaryMarker, options: .backwards),
-                  let pid = Int32(entry[marker.upperBound...]), pid > 0, pid != own else { continue }
-            if kill(pid, 0) == -1 && errno == ESRCH {
-                try? FileManager.default.removeItem(atPath: directory + "/" + entry)
-            }
+            guard entry.contains(temporaryMarker) || entry.contains(".h5.tmp-"),
+                  let marker = entry.range(of: "tmp-", options: .backwards),
+                  let pid = Int32(entry[marker.upperBound...]), pid > 0, pid != own,
+                  kill(pid, 0) == -1 && errno == ESRCH else { continue }
+            let path = directory + "/" + entry
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { continue }
+            defer { close(descriptor) }
+            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { continue }  // alive elsewhere
+            try? FileManager.default.removeItem(atPath: path)
         }
     }
 

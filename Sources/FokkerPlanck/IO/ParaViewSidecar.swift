@@ -17,7 +17,7 @@ import Foundation
 /// `density`, `potential` and `modified_loss` (scalars), `current` and `velocity` (3 components,
 /// zero beyond d). Grids of 1–3 axes give one image per state; 4-d grids give the 2-d and 3-d
 /// marginals (∫ρ and ∫J over the other axes: the marginal density and its own current), named
-/// `marginal_<a>_<b>[_<c>]`, one part each.
+/// `marginal_<a>-<b>[-<c>]`, one part each.
 public enum ParaViewSidecar {
     public struct Paths: Sendable, Equatable {
         /// `NAME.pvd`.
@@ -136,7 +136,9 @@ public enum ParaViewSidecar {
                 let components = keep.map { grid.marginal(of: currents[$0]!, keeping: keep) }
                 image.arrays.append(("current", 3, vectors(components, shape: shape)))
             }
-            return ("marginal_" + keep.map { axisNames[$0] }.joined(separator: "_"), image)
+            // Axis names are identifiers, so '-' joins them unambiguously (with '_', axes "a_b", "c"
+            // and "a", "b_c" would both give marginal_a_b_c).
+            return ("marginal_" + keep.map { axisNames[$0] }.joined(separator: "-"), image)
         }
     }
 
@@ -178,6 +180,8 @@ public enum ParaViewSidecar {
 final class SidecarWriter {
     let grid: Grid
     let temporaryFolder: String
+    /// Marks the temporary folder alive for other runs' clean-up.
+    private var claim: OutputTarget.Claim?
     private var entries: [(time: Double?, part: Int, name: String, file: String)] = []
     private var states = 0
 
@@ -188,6 +192,7 @@ final class SidecarWriter {
         guard mkdir(temporaryFolder, 0o755) == 0 else {
             throw FokkerPlanckError.io("cannot create the sidecar folder \(temporaryFolder.printable): \(String(cString: strerror(errno)))")
         }
+        claim = OutputTarget.Claim(temporaryFolder)
     }
 
     /// Writes the images of one state (`time` nil for a stationary one).
@@ -224,10 +229,26 @@ final class SidecarWriter {
         try OutputTarget.writeNewFile(Data(xml.utf8), to: temporaryCollection)
         let old = OutputTarget.temporaryPath(for: paths.folder, tag: "old")
         var status = stat()
-        if lstat(paths.folder, &status) == 0 { guard rename(paths.folder, old) == 0 else { throw moveFailed(paths.folder) } }
-        guard rename(temporaryFolder, paths.folder) == 0, rename(temporaryCollection, paths.collection) == 0 else {
+        let hadFolder = lstat(paths.folder, &status) == 0
+        if hadFolder {
+            guard rename(paths.folder, old) == 0 else {
+                unlink(temporaryCollection)
+                throw moveFailed(paths.folder)
+            }
+        }
+        guard rename(temporaryFolder, paths.folder) == 0 else {
+            let failure = moveFailed(paths.folder)
+            if hadFolder { rename(old, paths.folder) }  // the earlier sidecar stays as it was
             unlink(temporaryCollection)
-            throw moveFailed(paths.collection)
+            throw failure
+        }
+        guard rename(temporaryCollection, paths.collection) == 0 else {
+            let failure = moveFailed(paths.collection)
+            // The new folder would not match the old collection: put the old folder back.
+            rename(paths.folder, temporaryFolder)
+            if hadFolder { rename(old, paths.folder) }
+            unlink(temporaryCollection)
+            throw failure
         }
         try? FileManager.default.removeItem(atPath: old)
     }

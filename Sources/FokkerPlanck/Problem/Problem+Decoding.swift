@@ -230,6 +230,13 @@ extension Problem {
         let model = LangevinModel(potential: potential, positionCount: q, mass: try table.positiveNumber("mass", default: 1),
                                   friction: try table.positiveNumber("friction", default: nil),
                                   temperature: try table.positiveNumber("temperature", default: 1))
+        // Symbolic derivatives of long products grow quadratically (x*x*…*x with 2000 factors
+        // has a gradient of ~10⁶ nodes, minutes per grid); 10⁵ nodes evaluate in well under a
+        // millisecond, far beyond any model written by hand.
+        let size = ([potential] + model.gradient).reduce(0) { $0 + $1.nodeCount }
+        guard size <= 100_000 else {
+            throw potentialNode.fail("the potential and its gradient have \(size) terms, more than the 100000 a model expression may have; simplify it")
+        }
         // U and ∇U where the scheme evaluates the drift (and on the walls): a non-finite value
         // there would surface after the work as a singular matrix or a NaN density.
         let formulas = [(potential, "U")] + model.gradient.enumerated().map { ($1, "∂U/∂\(positions[$0])") }

@@ -2,22 +2,39 @@ import Foundation
 
 extension Problem {
     /// Refuses, before any work, a stationary problem that has no unique solution or does not fit in
-    /// memory (SPEC §3, "Bad input").
-    public func checkStationarySolvable(memoryLimit: Double = Double(ProcessInfo.processInfo.physicalMemory)) throws {
+    /// memory (SPEC §3, "Bad input"); returns warnings for one that is solvable only on its box.
+    @discardableResult
+    public func checkStationarySolvable(memoryLimit: Double = Double(ProcessInfo.processInfo.physicalMemory)) throws -> [String] {
         let context = decodingContext
+        var warnings: [String] = []
         if let k = grid.axes.firstIndex(where: { $0.boundary == .absorbing }) {
             throw context.error("grid.boundary[\(k)]",
                 "an absorbing wall lets probability leave, so no stationary state exists; `fpsolve solve` needs reflecting or periodic walls (use `fpsolve evolve` to watch the mass leave)")
         }
         if case let .linear(model) = model {
             // dz = −A(z − c)dt with an eigenvalue of A of negative real part pushes mass away from
-            // c without bound: no stationary state (on a box, one that only shows its walls).
-            // Round-off of LAPACK's eigenvalues is ~1e-15 ‖A‖; −1e-12 ‖A‖ separates it from a real one.
+            // c: no stationary state on R^d. On a reflecting box one exists, piled against the
+            // walls, with a density ratio of about exp(|Re λ| R² / (2 λ_max(D))) between walls and
+            // centre (R: the farthest corner from c). Beyond exp(600) it overflows and the solve
+            // can only fail: refused; below, solved with a warning. Round-off of LAPACK's
+            // eigenvalues is ~1e-15 ‖A‖; −1e-12 ‖A‖ separates it from a real one.
             let eigenvalues = try model.driftMatrix.eigenvalues()
             if let worst = eigenvalues.min(by: { $0.re < $1.re }), worst.re < -1e-12 * max(model.driftMatrix.maxAbs, .leastNormalMagnitude) {
-                throw context.error("model.drift_matrix", String(format:
-                    "the drift matrix A has the eigenvalue %.6g%@ with negative real part: dz = −A(z − center) dt pushes mass away from the center along it, so the process has no stationary state (a box would only show its walls); `fpsolve evolve` can follow its transient",
-                    worst.re, worst.im == 0 ? "" : String(format: " %+.6gi", worst.im)))
+                let centre = model.center
+                let reach = grid.axes.enumerated().reduce(0.0) { sum, item in
+                    let (k, axis) = item
+                    let far = max(abs(axis.lower - centre[k]), abs(axis.upper - centre[k]))
+                    return sum + far * far
+                }
+                let noise = try model.diffusionMatrix.symmetricEigenvalues().last ?? 0
+                let exponent = -worst.re * reach / (2 * max(noise, .leastNormalMagnitude))
+                let eigenvalue = String(format: "%.6g%@", worst.re, worst.im == 0 ? "" : String(format: " %+.6gi", worst.im))
+                if !(exponent <= 600) {
+                    throw context.error("model.drift_matrix", String(format:
+                        "the drift matrix A has the eigenvalue %@ with negative real part: dz = −A(z − center) dt pushes mass away from the center, so the process has no stationary state, and on this box the density would grow by about e^%.3g toward the walls, beyond what floating point holds; `fpsolve evolve` can follow its transient",
+                        eigenvalue, exponent))
+                }
+                warnings.append("the drift matrix A has the eigenvalue \(eigenvalue) with negative real part: the process has no stationary state on R^d; this is the reflecting box's, piled against its walls")
             }
         }
         if let model = model.linearModel {
@@ -49,6 +66,7 @@ extension Problem {
         case .iterative:
             try checkIterativeFits(memoryLimit: memoryLimit)
         }
+        return warnings
     }
 }
 
