@@ -13,6 +13,8 @@ Every `*.h5` file directly inside the directories is checked with
     and cf-xarray's `ds.cf.axes` (X, Y, Z for the first three grid axes, T for time);
   - UDUNITS-2 (through libudunits2, as NCO and CDO use it) on every `units` attribute;
   - NCO `ncks -m` and CDO `cdo -s sinfon` (a 4-d grid CDO does not take is reported, not failed);
+  - the CF checker `cfchecks -v 1.8` (offline, with empty standard-name tables): no error but the
+    documented §4.4 one on evolve files (dimensionless model time);
   - ParaView (one pvbatch run for all files): the sidecar `NAME.pvd` beside `NAME.h5` with its `.vti`
     files in `NAME_vtk/` opens with the PVD reader; its time steps are `/time`; 1–3-d grids give one
     image whose bounds are the first and last coordinates of axis 0 (X), 1 (Y), 2 (Z), whose point
@@ -452,6 +454,49 @@ def units_problem(value):
 # ---------------------------------------------------------------------------------------------
 # xarray (both engines) and cf-xarray
 
+# The CF checker (cfchecker, the reference implementation of the CF conventions' checks) wants the
+# standard-name, area-type and region tables, which it downloads; fpsolve uses none of their
+# entries (no standard_name attributes), so empty local tables serve and the check runs offline.
+CF_TABLES = {
+    "standard-names.xml": "<standard_name_table><version_number>0</version_number><last_modified>2024-01-01</last_modified></standard_name_table>",
+    "area-types.xml": "<area_type_table><version_number>0</version_number><date>2024-01-01</date></area_type_table>",
+    "regions.xml": "<standardized_region_list><version_number>0</version_number><date>2024-01-01</date></standardized_region_list>",
+}
+# The one CF finding accepted, on evolve files: §4.4 wants a time coordinate's units to be
+# "<unit> since <date>". fpsolve's time is the model's dimensionless time (units "1", axis "T"):
+# a reference date would be false, and would make xarray decode the axis into calendar dates.
+CF_ACCEPTED_ON_EVOLVE = ("(4.4): Invalid units and/or reference time",)
+
+
+def check_cf(checks, e, scratch):
+    """cfchecks -v 1.8 on a copy named .nc (it refuses other suffixes): no ERROR or FATAL line but
+    the accepted one; warnings (the recommended T, Z, Y, X dimension order) are reported."""
+    def run():
+        tables = scratch / "cf-tables"
+        if not tables.exists():
+            tables.mkdir()
+            for name, text in CF_TABLES.items():
+                (tables / name).write_text('<?xml version="1.0"?>\n' + text + "\n")
+        copy = scratch / (e.stem + ".nc")
+        copy.write_bytes(e.path.read_bytes())
+        checker = Path(sys.executable).parent / "cfchecks"
+        p = subprocess.run([str(checker), "-v", "1.8", "-s", str(tables / "standard-names.xml"),
+                            "-a", str(tables / "area-types.xml"), "-r", str(tables / "regions.xml"), str(copy)],
+                           capture_output=True, text=True, timeout=TOOL_TIMEOUT)
+        copy.unlink()
+        lines = p.stdout.splitlines()
+        errors = [l for l in lines if l.startswith(("ERROR:", "FATAL:"))
+                  and not (e.evolve and any(a in l for a in CF_ACCEPTED_ON_EVOLVE))]
+        warnings = sorted({l for l in lines if l.startswith("WARN:")})
+        finished = any("ERRORS detected" in l for l in lines)
+        detail = f"{len(warnings)} kinds of warning: {'; '.join(warnings)[:200]}" if warnings else "no warnings"
+        if not finished:
+            return False, one_line(p.stdout + p.stderr)
+        return not errors, ("; ".join(errors) if errors else detail)
+
+    checks.run(f"{e.name}: CF-1.8 checker (cfchecks)", run)
+
+
 def check_xarray(checks, e):
     import xarray as xr
     label = e.name
@@ -868,6 +913,7 @@ def main(arguments):
             check_netcdf_c(checks, e, scratch)
             check_netcdf4(checks, e)
             check_xarray(checks, e)
+            check_cf(checks, e, scratch)
             sidecar = f"{label}: ParaView sidecar"
             if not e.path.with_suffix(".pvd").exists():
                 checks.check(sidecar, False, f"{e.stem}.pvd missing beside {path.name}")

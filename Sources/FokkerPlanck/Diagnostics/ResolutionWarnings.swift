@@ -15,7 +15,9 @@ public enum ResolutionWarnings {
     /// on grids that resolve them.
     public static let negativeFraction = 1e-3
 
-    /// The axes along which `density` (normalised, on `grid`) is narrower than two cells.
+    /// The directions along which `density` (normalised, on `grid`) is narrower than two cells:
+    /// each axis, and the narrowest direction of the covariance measured in cells (a Gaussian
+    /// elongated along a diagonal can be sub-cell across it while every axis variance is large).
     public static func initial(_ density: [Double], grid: Grid) -> [String] {
         let moments = FrameDiagnostics(density: density, grid: grid)
         let d = grid.dimension
@@ -24,6 +26,15 @@ public enum ResolutionWarnings {
             let sigma = max(moments.covariance[k * d + k], 0).squareRoot()
             if sigma < minimumCellsPerSigma * axis.spacing {
                 narrow.append(String(format: "%@ (σ = %.3g, h = %.3g)", axis.name, sigma, axis.spacing))
+            }
+        }
+        if narrow.isEmpty, d > 1 {
+            // Covariance in cell units: C_ij / (h_i h_j); its smallest eigenvalue is the narrowest width².
+            var scaled = Matrix(rows: d, columns: d)
+            for i in 0..<d { for j in 0..<d { scaled[i, j] = moments.covariance[i * d + j] / (grid.spacing[i] * grid.spacing[j]) } }
+            if let smallest = try? scaled.symmetricEigenvalues().first, smallest.isFinite,
+               max(smallest, 0).squareRoot() < minimumCellsPerSigma {
+                narrow.append(String(format: "its narrowest direction (σ = %.2g cells)", max(smallest, 0).squareRoot()))
             }
         }
         guard !narrow.isEmpty else { return [] }

@@ -102,7 +102,10 @@ public struct Evolution {
         self.startTime = startTime
         let intervals = max(settings.frames - 1, 1)
         let frameLength = settings.tEnd / Double(intervals)
-        stepsPerFrame = max(1, Int((frameLength / settings.dt * (1 - 1e-12)).rounded(.up)))
+        // Bounded so that the conversion cannot trap (Problem.checkEvolvable refuses such runs
+        // with a message before they get here).
+        let steps = (frameLength / settings.dt * (1 - 1e-12)).rounded(.up)
+        stepsPerFrame = max(1, Int(min(steps.isFinite ? steps : EvolveSettings.maximumSteps, EvolveSettings.maximumSteps)))
         dt = frameLength / Double(stepsPerFrame)
     }
 

@@ -71,11 +71,12 @@ public final class EvolutionWriter: EvolutionObserver {
         }
     }
 
-    /// The bytes an evolution output takes at most: every field of every frame, uncompressed, in
-    /// the HDF5 file and again in the sidecar, plus the per-frame scalars and metadata.
+    /// About the bytes an evolution output takes: every field of every frame, uncompressed (an
+    /// upper bound for the deflated HDF5 frames), in the HDF5 file (2d + 2 values a cell) and in
+    /// the sidecar (8: density, potential, two 3-vectors), plus per-frame scalars and metadata.
     public static func estimatedBytes(problem: Problem, frames: Int) -> Double {
-        let fields = Double(1 + 2 * problem.grid.dimension + 1)
-        return Double(frames) * (2 * fields * 8 * Double(problem.grid.cellCount) + 8192) + 1_048_576
+        let values = Double(2 * problem.grid.dimension + 2) + 8
+        return Double(frames) * (values * 8 * Double(problem.grid.cellCount) + 8192) + 1_048_576
     }
 
     private func frameSeries(_ name: String, spatial: Bool, attributes: [(String, AttributeValue)]) throws -> hid_t {

@@ -80,11 +80,13 @@ public enum StationaryOutput {
         }
     }
 
-    /// The bytes a stationary output takes at most: every field in the HDF5 file and again in the
-    /// sidecar (4-d: the marginals, far smaller), plus attributes and metadata.
+    /// About the bytes a stationary output takes: the HDF5 fields (density, d currents, d
+    /// velocities, potential, and sgd-momentum's modified loss and marginals) and the sidecar's
+    /// (density, potential, modified loss, two 3-vectors: 9 values a cell; 4-d: marginals, far
+    /// fewer), plus attributes and metadata.
     public static func estimatedBytes(problem: Problem) -> Double {
-        let fields = Double(1 + 2 * problem.grid.dimension + 1 + 1)
-        return 2 * fields * 8 * Double(problem.grid.cellCount) + 1_048_576
+        let values = Double(2 * problem.grid.dimension + 4) + 9
+        return values * 8 * Double(problem.grid.cellCount) + 1_048_576
     }
 
     /// A d×d (or p×p) matrix stored with its shape: a 2-d variable on two index dimensions.
@@ -115,7 +117,8 @@ public enum StationaryOutput {
                 dimensions.append(scale)
             }
             let id = try file.writeDataset(variable.name, shape: [variable.matrix.rows, variable.matrix.columns],
-                                           values: variable.matrix.elements, attributes: [("long_name", .string(variable.longName))])
+                                           values: variable.matrix.elements,
+                                           attributes: [("long_name", .string(variable.longName)), ("units", .string("1"))])
             defer { file.closeDataset(id) }
             for (k, scale) in dimensions.enumerated() { try file.attachScale(scale, to: id, dimension: k) }
         }
