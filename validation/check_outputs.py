@@ -29,6 +29,9 @@ import scipy.linalg
 import scipy.special
 import xarray as xr
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from checks import Checks  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRED_ATTRIBUTES = ["title", "problem", "model_type", "convention", "fpsolve_version", "created",
                        "solver", "residual", "mass"]
@@ -47,20 +50,6 @@ L1_BOUND = {"ou1d": 1e-12, "ou2d": 4e-3, "ou2d-transient": 6.5e-3, "phase2d": 1.
             "ou3d": 1.8e-2, "ou4d": 0.16, "sgd-momentum-p1": 2.7e-3, "sgd-momentum-p1-transient": 2.7e-3,
             "langevin-double-well": 2.8e-3, "langevin-2d": 0.25, "sgd-momentum-p2": 0.21, "sgd-momentum-p2-general-noise": 0.16,
             "sgd-momentum-p2-transient": 0.24}
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, condition, detail=""):
-        status = "ok  " if condition else "FAIL"
-        print(f"{status} {name}" + (f" ({detail})" if detail else ""))
-        if condition:
-            self.passed += 1
-        else:
-            self.failed += 1
 
 
 def potential_function(text, names, parameters):
@@ -373,8 +362,7 @@ def main():
         check_evolution(args.fpsolve, workdir, checks)
         check_refusal(args.fpsolve, workdir, checks)
         check_more_evolutions(args.fpsolve, workdir, checks)
-    print(f"{checks.passed} passed, {checks.failed} failed")
-    return 1 if checks.failed else 0
+    return checks.summary()
 
 
 if __name__ == "__main__":

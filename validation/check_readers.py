@@ -41,33 +41,13 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from checks import Checks  # noqa: E402
+
 TOLERANCE = 1e-12          # relative, ParaView values and time steps against the h5 file
 MARGINAL_TOLERANCE = 1e-9  # integrals and values of the 4-d marginals
 TOOL_TIMEOUT = 300         # seconds, one external tool on one file
 PVBATCH_TIMEOUT = 900      # seconds, the one pvbatch run
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, condition, detail=""):
-        status = "ok  " if condition else "FAIL"
-        print(f"{status} {name}" + (f" ({detail})" if detail else ""), flush=True)
-        if condition:
-            self.passed += 1
-        else:
-            self.failed += 1
-        return condition
-
-    def run(self, name, function):
-        """Runs function() -> (condition, detail); an exception is a failure naming it."""
-        try:
-            condition, detail = function()
-        except Exception as error:  # noqa: BLE001 — every reader error is a finding
-            condition, detail = False, f"{type(error).__name__}: {one_line(str(error))}"
-        return self.check(name, condition, detail)
 
 
 def one_line(text, limit=300):
@@ -944,8 +924,7 @@ def main(arguments):
             check_paraview(checks, e, result, parts)
     if not files:
         checks.check("any .h5 file found", False, f"none in {arguments}")
-    print(f"{checks.passed} passed, {checks.failed} failed")
-    return 1 if checks.failed else 0
+    return checks.summary()
 
 
 if __name__ == "__main__":

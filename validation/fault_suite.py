@@ -56,6 +56,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from checks import Checks  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 GRIDS = ROOT / "grids"
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -66,29 +69,6 @@ IS_ROOT = os.geteuid() == 0
 
 # ---------------------------------------------------------------------------------------------
 # Bookkeeping
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-        self.results = {}
-
-    def record(self, name, problems):
-        """problems: list of strings; empty means the check passed."""
-        ok = not problems
-        self.results[name] = ok
-        if ok:
-            self.passed += 1
-            print(f"ok   {name}", flush=True)
-        else:
-            self.failed += 1
-            print(f"FAIL {name} ({'; '.join(problems)})", flush=True)
-        return ok
-
-    @staticmethod
-    def skip(name, reason):
-        print(f"skip {name} ({reason})", flush=True)
-
 
 class SetupError(Exception):
     """The case could not be prepared (a FAIL)."""
@@ -1126,8 +1106,7 @@ def main():
             for d in dirnames:
                 os.chmod(os.path.join(dirpath, d), 0o755)
         shutil.rmtree(base, ignore_errors=True)
-    print(f"{checks.passed} passed, {checks.failed} failed")
-    return 1 if checks.failed else 0
+    return checks.summary()
 
 
 if __name__ == "__main__":

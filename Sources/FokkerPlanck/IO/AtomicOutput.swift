@@ -8,13 +8,13 @@ public let fpsolveVersion = "0.1.0"
 /// `OutputTarget.temporaryPath` says) and is renamed into place only when every write and the close
 /// succeeded; on any failure the temporary file is removed and the target is left as it was.
 enum AtomicOutput {
-    /// `alongside` runs right after the rename, under the same directory lock (the sidecar's
-    /// renames), so that concurrent runs commit their files one after the other.
-    static func write(to target: String, _ body: (HDF5File) throws -> Void, alongside: () throws -> Void = {}) throws {
+    /// The sidecar, written beforehand, is committed with the file (`SidecarWriter.commit`).
+    static func write(to target: String, sidecar: SidecarWriter, _ body: (HDF5File) throws -> Void) throws {
         let url = URL(fileURLWithPath: target)
         let directory = url.deletingLastPathComponent().path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            sidecar.discard()
             throw FokkerPlanckError.io("cannot write \(target): the directory \(directory) does not exist")
         }
         let temporary = OutputTarget.temporaryPath(for: target)
@@ -31,14 +31,13 @@ enum AtomicOutput {
             // A failed close (a full disk: the last metadata could not be written) leaves a corrupt
             // file: it is never renamed onto the target.
             try file.close()
-            try OutputTarget.withDirectoryLock(directory) {
-                guard rename(temporary, target) == 0 else {
-                    throw FokkerPlanckError.io("cannot move the finished output into place at \(target): \(String(cString: strerror(errno)))")
-                }
-                try alongside()
+            let committed = try sidecar.commit(temporary, to: { target })
+            if let failure = committed.sidecarFailure {
+                throw FokkerPlanckError.io("\(target.printable) is written, but its ParaView sidecar is not: \(failure)")
             }
         } catch {
             unlink(temporary)
+            sidecar.discard()
             throw error
         }
     }

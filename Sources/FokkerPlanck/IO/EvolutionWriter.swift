@@ -166,13 +166,9 @@ public final class EvolutionWriter: EvolutionObserver {
             sidecar.discard()
             throw FokkerPlanckError.io("closing \(temporary.printable) failed (is the disk full?); \(target.printable) was not touched")
         }
-        try OutputTarget.withDirectoryLock(URL(fileURLWithPath: target).deletingLastPathComponent().path) {
-            guard rename(temporary, target) == 0 else {
-                unlink(temporary)
-                sidecar.discard()
-                throw FokkerPlanckError.io("cannot move the finished output into place at \(target.printable): \(String(cString: strerror(errno)))")
-            }
-            try sidecar.install(for: target)
+        let committed = try sidecar.commit(temporary, to: { target })
+        if let failure = committed.sidecarFailure {
+            throw FokkerPlanckError.io("\(target.printable) is written, but its ParaView sidecar is not: \(failure)")
         }
     }
 
@@ -183,16 +179,13 @@ public final class EvolutionWriter: EvolutionObserver {
     public func abandon(_ summary: EvolutionSummary?) -> String? {
         let marked = (try? writeRoot(summary, complete: false)) != nil
         let closed = closeAll()
-        return OutputTarget.withDirectoryLock(URL(fileURLWithPath: target).deletingLastPathComponent().path) {
-            let partial = OutputTarget.partialPath(for: target)
-            guard frames > 0, marked, closed, rename(temporary, partial) == 0 else {
-                unlink(temporary)
-                sidecar.discard()
-                return nil
-            }
-            do { try sidecar.install(for: partial) } catch { sidecar.discard() }
-            return partial
+        guard frames > 0, marked, closed else {
+            unlink(temporary)
+            sidecar.discard()
+            return nil
         }
+        // The frames are kept even when only their sidecar could not be.
+        return (try? sidecar.commit(temporary, to: { OutputTarget.partialPath(for: target) }))?.path
     }
 
 }

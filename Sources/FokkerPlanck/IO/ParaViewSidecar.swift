@@ -207,9 +207,8 @@ final class SidecarWriter {
     }
 
     /// Moves the sidecar into place beside `output` (NAME.pvd, NAME_vtk/), replacing an earlier
-    /// sidecar of ours. Called with the output directory locked (`OutputTarget.withDirectoryLock`),
-    /// right after the `.h5` was renamed into place.
-    func install(for output: String) throws {
+    /// sidecar of ours; on failure the earlier one is left as it was. Part of `commit`.
+    private func install(for output: String) throws {
         let paths = ParaViewSidecar.paths(for: output)
         let folderName = URL(fileURLWithPath: paths.folder).lastPathComponent
         var xml = """
@@ -251,6 +250,34 @@ final class SidecarWriter {
             throw failure
         }
         try? FileManager.default.removeItem(atPath: old)
+    }
+
+    /// Puts one run's files in place, holding the output directory's lock (so that concurrent runs
+    /// commit one after the other): the finished, closed HDF5 temporary renamed to `destination()`
+    /// — evaluated under the lock, so that a partial name is chosen free of races — then this
+    /// sidecar installed beside it. The one commit of every writer (stationary, evolve, partial).
+    ///
+    /// - Returns: where the HDF5 file went, and the sidecar's failure if only the sidecar failed
+    ///   (the `.h5` is in place and the earlier sidecar, if any, as it was).
+    /// - Throws: when the HDF5 rename fails; then the temporary and this sidecar are removed.
+    func commit(_ temporary: String, to destination: () -> String) throws -> (path: String, sidecarFailure: Error?) {
+        let directory = URL(fileURLWithPath: temporary).deletingLastPathComponent().path
+        return try OutputTarget.withDirectoryLock(directory) {
+            let path = destination()
+            guard rename(temporary, path) == 0 else {
+                let failure = FokkerPlanckError.io("cannot move the finished output into place at \(path.printable): \(String(cString: strerror(errno)))")
+                unlink(temporary)
+                discard()
+                throw failure
+            }
+            do {
+                try install(for: path)
+                return (path, nil)
+            } catch {
+                discard()
+                return (path, error)
+            }
+        }
     }
 
     func discard() { try? FileManager.default.removeItem(atPath: temporaryFolder) }

@@ -58,7 +58,11 @@ public enum StationaryOutput {
         do {
             let fullFields = datasets.map { ($0.name, $0.values) } + extra.filter { $0.shape == grid.shape }.map { ($0.name, $0.values) }
             try sidecar.add(fields: fullFields, time: nil)
-            try AtomicOutput.write(to: path, { file in
+        } catch {
+            sidecar.discard()
+            throw error
+        }
+        try AtomicOutput.write(to: path, sidecar: sidecar) { file in
                 let scales = try writeCoordinates(grid: grid, file: file)
                 defer { scales.forEach(file.closeDataset) }
                 for dataset in datasets {
@@ -73,10 +77,6 @@ public enum StationaryOutput {
                 }
                 try writeMatrices(matrices, grid: grid, file: file)
                 for (key, value) in root + extraAttributes { try file.writeRootAttribute(key, value) }
-            }, alongside: { try sidecar.install(for: path) })
-        } catch {
-            sidecar.discard()
-            throw error
         }
     }
 
