@@ -33,7 +33,8 @@ struct Evolve: ParsableCommand {
         if let frames { extra.append(("--frames", "evolve.frames=\(frames)")) }
         let problem = try options.load(extra: extra)
         let settings = try problem.checkEvolvable()
-        let target = try options.target(for: problem, estimatedBytes: EvolutionWriter.estimatedBytes(problem: problem, frames: settings.frames)).path
+        let output = try options.target(for: problem, estimatedBytes: EvolutionWriter.estimatedBytes(problem: problem, frames: settings.frames))
+        let target = output.path
         let (initial, startTime) = try settings.initial!.density(on: problem.grid)
         let initialWarnings = ResolutionWarnings.initial(initial, grid: problem.grid)
         for warning in initialWarnings { Terminal.error("fpsolve: warning: " + warning) }
@@ -41,7 +42,7 @@ struct Evolve: ParsableCommand {
         let scheme = FiniteVolumeScheme(grid: problem.grid, model: problem.model.coefficients)
         var evolution = Evolution(scheme: scheme, settings: settings, startTime: startTime)
         evolution.linearSolver = problem.solver.method
-        let writer = try EvolutionWriter(problem: problem, scheme: scheme, target: target)
+        let writer = try EvolutionWriter(problem: problem, scheme: scheme, target: output)
         writer.warnings = initialWarnings
         let signals = SignalWatch()
         let progress = ProgressLine(enabled: !quiet && !json && Terminal.stderrIsTerminal)

@@ -20,7 +20,8 @@ struct Solve: ParsableCommand {
         let signals = SignalWatch(exitsOutsideCriticalSection: true)
         let problem = try options.load()
         let boxWarnings = try problem.checkStationarySolvable()
-        let target = try options.target(for: problem, estimatedBytes: StationaryOutput.estimatedBytes(problem: problem)).path
+        let output = try options.target(for: problem, estimatedBytes: StationaryOutput.estimatedBytes(problem: problem))
+        let target = output.path
 
         if !quiet && !json { Terminal.progress("fpsolve: \(problem.grid.cellCount) cells, assembling and factorizing …") }
         let scheme = FiniteVolumeScheme(grid: problem.grid, model: problem.model.coefficients)
@@ -28,7 +29,7 @@ struct Solve: ParsableCommand {
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
         let warnings = boxWarnings + ResolutionWarnings.solution(mostNegative: solution.minimumDensity, largest: solution.density.max() ?? 0, evolving: false)
         try signals.critical {
-            try StationaryOutput.write(problem: problem, solution: solution, wallSeconds: wall, warnings: warnings, to: target)
+            try StationaryOutput.write(problem: problem, solution: solution, wallSeconds: wall, warnings: warnings, to: output)
         }
         if signals.received != 0 {
             Terminal.error("fpsolve: interrupted while writing; the output was completed first and is in place: \(target)")

@@ -125,9 +125,13 @@ final class SGDMomentumOutputTests: XCTestCase {
     func testMarginalsModifiedLossAndMoments() throws {
         let problem = try sgdMomentumP1(cells: 128)
         let solution = try problem.solver.solve(FiniteVolumeScheme(grid: problem.grid, model: problem.model.coefficients))
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sgdm-\(UUID().uuidString).h5").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        try StationaryOutput.write(problem: problem, solution: solution, wallSeconds: 0, to: path)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sgdm-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("sgdm.h5").path
+        let target = try OutputTarget(checking: path, keyPath: "path", inputs: [], force: false,
+                                      estimatedBytes: StationaryOutput.estimatedBytes(problem: problem))
+        try StationaryOutput.write(problem: problem, solution: solution, wallSeconds: 0, to: target)
         let grid = problem.grid
         let theta = try OutputSummary.read("marginal_theta", from: path)
         XCTAssertEqual(theta.shape, [128])

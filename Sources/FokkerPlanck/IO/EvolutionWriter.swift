@@ -34,7 +34,9 @@ public final class EvolutionWriter: EvolutionObserver {
     /// `warnings` (one per line, empty when none).
     public var warnings: [String] = []
 
-    public init(problem: Problem, scheme: FiniteVolumeScheme, target: String) throws {
+    /// Writes to a checked target (`OutputTarget`: what may be replaced was decided before the work).
+    public init(problem: Problem, scheme: FiniteVolumeScheme, target checked: OutputTarget) throws {
+        let target = checked.path
         self.problem = problem
         self.scheme = scheme
         self.target = target

@@ -16,8 +16,10 @@ import Foundation
 /// Text attributes are fixed-length strings (netCDF NC_CHAR), which VTK and the classic netCDF
 /// formats read; every dimension scale gets its own netCDF dimension id.
 public enum StationaryOutput {
+    /// Writes to a checked target (`OutputTarget`: what may be replaced was decided before the work).
     public static func write(problem: Problem, solution: StationarySolution, wallSeconds: Double, warnings: [String] = [],
-                             to path: String) throws {
+                             to target: OutputTarget) throws {
+        let path = target.path
         let grid = solution.grid
         let stats = solution.factorization
         let flux = solution.scheme.driftFlux.description
