@@ -72,7 +72,7 @@ struct Evolve: ParsableCommand {
                 "output": target, "cells": problem.grid.shape, "wall_seconds": summary.seconds,
                 "frames": summary.framesWritten, "steps": summary.steps, "dt": summary.dt, "t_final": summary.finalTime,
                 "mass_drift": summary.massDrift, "most_negative_density": summary.mostNegativeDensity,
-                "scheme": settings.scheme.rawValue,
+                "scheme": settings.scheme.rawValue, "warnings": writer.warnings,
             ]
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         } else if !quiet {

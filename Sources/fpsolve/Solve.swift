@@ -39,7 +39,7 @@ struct Solve: ParsableCommand {
         let total = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
 
         if json {
-            print(try jsonSummary(problem: problem, solution: solution, output: target, wall: total))
+            print(try jsonSummary(problem: problem, solution: solution, output: target, wall: total, warnings: warnings))
         } else if !quiet {
             print(humanSummary(problem: problem, solution: solution, output: target, wall: total))
         }
@@ -69,7 +69,7 @@ struct Solve: ParsableCommand {
         return "UMFPACK LU, ordering \(stats.ordering): nnz(A) \(stats.matrixNonzeros), nnz(L+U) \(stats.lowerNonzeros + stats.upperNonzeros) (fill \(String(format: "%.1f", stats.fillRatio))×), peak \(String(format: "%.1f", stats.peakMemoryBytes / 1_048_576)) MiB"
     }
 
-    func jsonSummary(problem: Problem, solution: StationarySolution, output: String, wall: Double) throws -> String {
+    func jsonSummary(problem: Problem, solution: StationarySolution, output: String, wall: Double, warnings: [String]) throws -> String {
         let stats = solution.factorization
         var object: [String: Any] = [
             "method": solution.krylov == nil ? "direct" : "iterative",
@@ -87,6 +87,7 @@ struct Solve: ParsableCommand {
             "matrix_nonzeros": stats.matrixNonzeros,
             "factor_peak_memory_bytes": stats.peakMemoryBytes,
             "ordering": stats.ordering,
+            "warnings": warnings,
         ]
         if let krylov = solution.krylov {
             object["iterations"] = krylov.iterations
