@@ -156,7 +156,9 @@ public final class SeparableDecomposition: @unchecked Sendable {
             let group = (0..<d).filter { mask & (1 << $0) != 0 }
             var cut = 0.0
             for i in group { for j in 0..<d where mask & (1 << j) == 0 { cut += weight(i, j) } }
-            if cut < best.cut { best = (cut, group) }
+            // The first split is taken whatever its cut, so that a non-finite Jacobian (a drift
+            // singular at the reference point) still gives two groups, never an empty one.
+            if best.group.isEmpty || cut < best.cut { best = (cut, group) }
         }
         let other = (0..<d).filter { !best.group.contains($0) }
         return ([best.group, other], jacobian)
