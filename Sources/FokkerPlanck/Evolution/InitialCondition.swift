@@ -1,29 +1,35 @@
 import Foundation
 
 extension EvolveSettings.InitialCondition {
-    /// The initial density on a grid, normalised so that Σ ρ V = 1.
+    /// The initial density on a grid, normalised so that Σ ρ V = 1 — except a `file` one, whose
+    /// mass is kept: continuing a run whose mass left through absorbing walls must not restore it.
     ///
-    /// * `gaussian`: N(mean, covariance) sampled at the cell centres;
+    /// * `gaussian`: N(mean, covariance) sampled at the cell centres; on periodic axes wrapped
+    ///   (summed over the images shifted by −L, 0, +L; the images left out lie at least L from
+    ///   every cell, so they weigh at most e^{−L²/(2σ²)}: 1e-11 for σ = L/7);
     /// * `uniform`: constant;
-    /// * `delta`: a narrow Gaussian at the point, resolved on the grid (σ_k = 2 h_k on each axis);
+    /// * `delta`: a narrow Gaussian at the point, resolved on the grid (σ_k = 2 h_k on each axis),
+    ///   wrapped likewise;
     /// * `file`: the density of an earlier output on the same grid (its last frame for an
     ///   `evolve` output); `startTime` is then the time of that frame.
     public func density(on grid: Grid) throws -> (density: [Double], startTime: Double) {
         var values: [Double]
         var startTime = 0.0
+        var normalise = true
         switch self {
         case let .gaussian(mean, covariance):
             let precision = try covariance.inverse()
-            values = grid.sample { x in exp(-0.5 * precision.quadraticForm(zip(x, mean).map { $0 - $1 })) }
+            values = Self.wrappedSample(on: grid) { x in exp(-0.5 * precision.quadraticForm(zip(x, mean).map { $0 - $1 })) }
         case .uniform:
             values = [Double](repeating: 1, count: grid.cellCount)
         case let .delta(point):
             let widths = grid.spacing.map { 2 * $0 }
-            values = grid.sample { x in
+            values = Self.wrappedSample(on: grid) { x in
                 exp(-0.5 * (0..<x.count).reduce(0) { $0 + pow((x[$1] - point[$1]) / widths[$1], 2) })
             }
         case let .file(path):
             (values, startTime) = try Self.read(path: path, grid: grid)
+            normalise = false
         }
         let mass = grid.integrate(values)
         guard values.allSatisfy(\.isFinite) else {
@@ -34,7 +40,26 @@ extension EvolveSettings.InitialCondition {
             throw FokkerPlanckError.badInput(file: nil, keyPath: "evolve.initial", line: nil,
                                              message: "the initial density has no mass on the grid (is its centre inside the box?)")
         }
-        return (values.map { $0 / mass }, startTime)
+        return (normalise ? values.map { $0 / mass } : values, startTime)
+    }
+
+    /// f at the cell centres, summed over the images x + n L (n ∈ {−1, 0, 1}) along periodic axes.
+    static func wrappedSample(on grid: Grid, _ f: ([Double]) -> Double) -> [Double] {
+        let periodic = grid.axes.indices.filter { grid.axes[$0].boundary == .periodic }
+        guard !periodic.isEmpty else { return grid.sample(f) }
+        let images = (0..<Int(pow(3.0, Double(periodic.count)))).map { code -> [Double] in
+            var shift = [Double](repeating: 0, count: grid.dimension)
+            var rest = code
+            for k in periodic { shift[k] = Double(rest % 3 - 1) * grid.axes[k].length; rest /= 3 }
+            return shift
+        }
+        var shifted = [Double](repeating: 0, count: grid.dimension)
+        return grid.sample { x in
+            images.reduce(0) { sum, shift in
+                for k in 0..<x.count { shifted[k] = x[k] + shift[k] }
+                return sum + f(shifted)
+            }
+        }
     }
 
     /// The last density of an earlier output on the same grid. Every shape is checked from the
