@@ -103,7 +103,9 @@ def model_matrices(problem):
     a[p:, p:] = 2 * (1 - beta) / (eta * (1 + beta)) * np.eye(p)
     d = np.zeros((2 * p, 2 * p))
     d[p:, p:] = 2 * sigma / (eta * batch * (1 + beta) ** 2)
-    centre = np.concatenate([np.array(model.get("minimum", [0.0] * p), dtype=float), np.zeros(p)])
+    # With weight decay the heavy ball's fixed point is μ_λ = (H + λI)⁻¹Hμ (THEORY §3).
+    minimum = np.array(model.get("minimum", [0.0] * p), dtype=float)
+    centre = np.concatenate([np.linalg.solve(h + decay * np.eye(p), h @ minimum), np.zeros(p)])
     return a, d, centre
 
 

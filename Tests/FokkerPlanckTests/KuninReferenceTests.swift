@@ -55,8 +55,10 @@ final class KuninReferenceTests: XCTestCase {
         let kunin = try KuninReference(parameters)
         let kappa = KuninReference.kappa(noiseScale: sigma2, batchSize: s, momentum: beta)
         let precision = try kunin.covariance.inverse()
+        // The stationary state is centred at the heavy ball's fixed point μ_λ = (H + λI)⁻¹Hμ.
+        let centre = try (h + 0.2 * Matrix.identity(2)).solve(h * [1.0, 2.0])
         for point in [[1.3, 1.5, 0.2, -0.4], [0.2, 2.7, -1.0, 0.5]] {
-            let z = [point[0] - 1, point[1] - 2, point[2], point[3]]
+            let z = [point[0] - centre[0], point[1] - centre[1], point[2], point[3]]
             let psi = try kunin.modifiedLoss(theta: [point[0], point[1]], velocity: [point[2], point[3]])
             XCTAssertEqual(psi / kappa, 0.5 * precision.quadraticForm(z), accuracy: 1e-12 * psi / kappa)
         }
@@ -64,6 +66,26 @@ final class KuninReferenceTests: XCTestCase {
         let k = try parameters.stiffness.symmetricEigenvalues()
         let omegas = kunin.rotationFrequencies
         for i in 0..<2 { XCTAssertEqual(omegas[i] * omegas[i], k[i], accuracy: 1e-12 * k[i]) }
+    }
+
+    /// With weight decay the heavy ball θ ← θ − η(H(θ − μ) + λθ) + β(θ − θ_prev) stands still where
+    /// its step is zero, at μ_λ = (H + λI)⁻¹Hμ, not at μ (issue 9): the phase-space model is centred
+    /// there and its drift vanishes there.
+    func testWeightDecayCentresTheStationaryStateAtTheFixedPoint() throws {
+        let h = Matrix([[3.0, 1.0], [1.0, 2.0]]), lambda = 0.3, mu = [0.5, -1.0]
+        let parameters = SGDMomentumParameters(hessian: h, learningRate: 0.05, momentum: 0.7, batchSize: 8,
+                                               gradientNoise: 0.8 * h, weightDecay: lambda, minimum: mu)
+        let centre = parameters.fixedPoint
+        // The full gradient with weight decay vanishes there (round-off of a 2×2 solve).
+        let residual = h * zip(centre, mu).map { $0 - $1 }
+        for i in 0..<2 { XCTAssertEqual(residual[i] + lambda * centre[i], 0, accuracy: 1e-14) }
+        XCTAssertGreaterThan(hypot(centre[0] - mu[0], centre[1] - mu[1]), 0.1)  // and it is not μ (0.2 away)
+        let model = parameters.linearModel()
+        XCTAssertEqual(model.center, centre + [0, 0])
+        for value in model.drift(at: centre + [0, 0]) { XCTAssertEqual(value, 0, accuracy: 1e-12) }
+        // Without weight decay, or with μ = 0, μ_λ = μ.
+        XCTAssertEqual(SGDMomentumParameters(hessian: h, learningRate: 0.05, momentum: 0.7, batchSize: 8,
+                                             gradientNoise: 0.8 * h, minimum: mu).fixedPoint, mu)
     }
 
     /// The discrete heavy ball's exact variance tends to the continuous P as ηh → 0.

@@ -25,12 +25,12 @@ extension KuninReference {
         return (0..<parameters.parameterCount).reduce(0) { $0 + 2 * pt[$1, $1] * (1 - autocorrelation(mode: $1, at: t)) }
     }
 
-    /// Mean of (θ − μ, v) per eigenmode from (θ₀ − μ, v₀): the damped oscillation of THEORY §3,
-    /// returned in the original coordinates.
+    /// Mean of (θ − μ_λ, v) per eigenmode from (θ₀ − μ_λ, v₀): the damped oscillation of THEORY §3
+    /// about the fixed point μ_λ, as offsets from it.
     public func mean(from theta0: [Double], velocity v0: [Double], at t: Double) throws -> [Double] {
         // The OU propagator of the phase-space model is exact for every mode at once.
         let e = try (-t * parameters.linearModel().driftMatrix).exponential()
-        let z0 = zip(theta0, parameters.minimum).map { $0 - $1 } + v0
+        let z0 = zip(theta0, parameters.fixedPoint).map { $0 - $1 } + v0
         return e * z0
     }
 }

@@ -66,11 +66,12 @@ public struct KuninReference: Sendable {
         sigma2 / (s * (1 - beta * beta))
     }
 
-    /// Ψ(θ, v) = (1/(η(1+β))) (θ−μ)ᵀ(I + λH⁻¹)(θ−μ) + ½ vᵀH⁻¹v (commuting case).
+    /// Ψ(θ, v) = (1/(η(1+β))) (θ−μ_λ)ᵀ(I + λH⁻¹)(θ−μ_λ) + ½ vᵀH⁻¹v (commuting case), μ_λ the
+    /// heavy ball's fixed point.
     public func modifiedLoss(theta: [Double], velocity v: [Double]) throws -> Double {
         let p = parameters.parameterCount
         let hInverse = try parameters.hessian.inverse()
-        let offset = zip(theta, parameters.minimum).map { $0 - $1 }
+        let offset = zip(theta, parameters.fixedPoint).map { $0 - $1 }
         let metric = Matrix.identity(p) + parameters.weightDecay * hInverse
         return metric.quadraticForm(offset) / (parameters.learningRate * (1 + parameters.momentum))
             + 0.5 * hInverse.quadraticForm(v)

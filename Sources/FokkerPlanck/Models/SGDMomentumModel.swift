@@ -50,7 +50,15 @@ public struct SGDMomentumParameters: Sendable, Equatable {
         (2 / (learningRate * batchSize * (1 + momentum) * (1 + momentum))) * gradientNoise
     }
 
-    /// The phase-space OU model: drift matrix A, diffusion diag(0, D_v), centre (μ, 0).
+    /// μ_λ = (H + λI)⁻¹Hμ, the fixed point of the heavy ball with weight decay (the minimum of
+    /// L + (λ/2)|θ|²; μ itself when λ = 0 or μ = 0; THEORY §3, corrected: it was centred at μ).
+    public var fixedPoint: [Double] {
+        guard weightDecay != 0, minimum.contains(where: { $0 != 0 }) else { return minimum }
+        // H + λI is symmetric positive definite (H SPD, λ ≥ 0): the solve cannot fail.
+        return (try? (hessian + weightDecay * Matrix.identity(p)).solve(hessian * minimum)) ?? minimum
+    }
+
+    /// The phase-space OU model: drift matrix A, diffusion diag(0, D_v), centre (μ_λ, 0).
     public func linearModel(temperature: Double = 1) -> LinearModel {
         let d = 2 * p
         var a = Matrix(rows: d, columns: d)
@@ -64,7 +72,7 @@ public struct SGDMomentumParameters: Sendable, Equatable {
                 diffusion[p + i, p + j] = dv[i, j]
             }
         }
-        return LinearModel(driftMatrix: a, diffusion: diffusion, center: minimum + [Double](repeating: 0, count: p),
+        return LinearModel(driftMatrix: a, diffusion: diffusion, center: fixedPoint + [Double](repeating: 0, count: p),
                            temperature: temperature)
     }
 }

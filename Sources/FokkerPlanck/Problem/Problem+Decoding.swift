@@ -159,7 +159,7 @@ extension Problem {
     static func modelType(_ node: TOMLNode) -> String? { node.value.table?["type"]?.string }
 
     /// `type = "sgd-momentum"`: the hyper-parameters, and a default grid of ±6 stationary standard
-    /// deviations around (μ, 0) on the axes theta1…thetap, v1…vp (128² cells for p = 1, 16⁴ for p = 2).
+    /// deviations around (μ_λ, 0), the heavy ball's fixed point on the axes theta1…thetap, v1…vp (128² cells for p = 1, 16⁴ for p = 2).
     static func decodeSGDMomentum(_ node: TOMLNode) throws -> (SGDMomentumParameters, temperature: Double, GridDefaults) {
         let table = try node.table(allowed: ["type", "hessian", "learning_rate", "momentum", "batch_size", "gradient_noise",
                                              "noise_scale", "weight_decay", "minimum", "temperature"])
@@ -201,7 +201,7 @@ extension Problem {
         let parameters = SGDMomentumParameters(hessian: hessian, learningRate: eta, momentum: beta, batchSize: batch,
                                                gradientNoise: noise, weightDecay: decay, minimum: minimum)
         let covariance = try KuninReference(parameters).covariance
-        let centre = minimum + [Double](repeating: 0, count: size)
+        let centre = parameters.fixedPoint + [Double](repeating: 0, count: size)
         let spread = (0..<(2 * size)).map { 6 * max(covariance[$0, $0], 0).squareRoot() }
         guard spread.allSatisfy({ $0 > 0 && $0.isFinite }) else {
             throw node.fail("the stationary covariance is degenerate, so no default domain exists; give grid.lower and grid.upper")
