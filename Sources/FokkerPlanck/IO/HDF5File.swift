@@ -51,14 +51,10 @@ final class HDF5File {
 
     static func open(_ path: String) throws -> HDF5File {
         _ = prepared
-        var status = stat()
-        guard stat(path, &status) == 0 else {
-            throw FokkerPlanckError.io("\(path): \(String(cString: strerror(errno)))")
-        }
         // Only regular files: opening a FIFO would block, a device read would never end.
-        guard (status.st_mode & S_IFMT) == S_IFREG else {
-            throw FokkerPlanckError.io("\(path) is not a regular file")
-        }
+        let kind = FileKind(path)
+        if case let .missing(error) = kind { throw FokkerPlanckError.io("\(path): \(String(cString: strerror(error)))") }
+        guard kind.isRegular else { throw FokkerPlanckError.io("\(path) is not a regular file") }
         guard H5Fis_hdf5(path) > 0 else { throw FokkerPlanckError.io("\(path) is not an HDF5 file") }
         let id = H5Fopen(path, fp_h5f_acc_rdonly(), fp_h5p_default())
         guard id >= 0 else { throw FokkerPlanckError.io("cannot open the HDF5 file \(path)") }

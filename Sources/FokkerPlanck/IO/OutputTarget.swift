@@ -45,8 +45,8 @@ public struct OutputTarget: Sendable {
             throw refuse("the name \(name.printable) would be \(name.utf8.count) bytes long, more than the 255 a file name may have; choose a shorter output name")
         }
         let directory = self.directory
-        var status = stat()
-        guard stat(directory, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR, status.st_nlink > 0 else {
+        // A deleted working directory still stats as a directory, with no links.
+        guard case let .directory(links) = FileKind(directory), links > 0 else {
             throw refuse("the output directory \(directory.printable) does not exist")
         }
         guard access(directory, W_OK | X_OK) == 0 else {
@@ -85,15 +85,16 @@ public struct OutputTarget: Sendable {
 
     static func checkReplaceable(_ path: String, kind: Kind, inputs: [(UInt64, UInt64)], force: Bool,
                                  refuse: (String) -> FokkerPlanckError) throws {
-        var status = stat()
-        guard lstat(path, &status) == 0 else { return }  // absent: nothing to lose
         let shown = path.printable
-        switch status.st_mode & S_IFMT {
-        case S_IFREG: break
-        case S_IFDIR: throw refuse("\(shown) is a directory")
-        case S_IFLNK: throw refuse("\(shown) is a symbolic link; name the file itself")
-        default: throw refuse("\(shown) is not a regular file (a device, FIFO or socket); fpsolve writes only regular files")
+        switch FileKind(path, followingLinks: false) {
+        case .missing: return  // absent: nothing to lose
+        case .regular: break
+        case .directory: throw refuse("\(shown) is a directory")
+        case .symbolicLink: throw refuse("\(shown) is a symbolic link; name the file itself")
+        case .special: throw refuse("\(shown) is not a regular file (a device, FIFO or socket); fpsolve writes only regular files")
         }
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return }
         if let index = inputs.firstIndex(where: { $0 == (UInt64(status.st_dev), UInt64(status.st_ino)) }) {
             if index == 0 { throw refuse("\(shown) is the problem file itself; choose another output name") }
             if !force { throw refuse("\(shown) is an input of this run (its initial condition); choose another output name, or pass --force") }
@@ -116,17 +117,16 @@ public struct OutputTarget: Sendable {
     /// by our collection beside it. Anything else in it (or a file, link or device of that name)
     /// is somebody's and is never removed, `--force` or not.
     static func checkSidecarFolder(_ sidecar: ParaViewSidecar.Paths, refuse: (String) -> FokkerPlanckError) throws {
-        var status = stat()
-        guard lstat(sidecar.folder, &status) == 0 else { return }
+        let kind = FileKind(sidecar.folder, followingLinks: false)
+        guard kind.exists else { return }
         let shown = sidecar.folder.printable
-        guard (status.st_mode & S_IFMT) == S_IFDIR else {
+        guard kind.isDirectory else {
             throw refuse("\(shown) (where the ParaView sidecar goes) exists and is not a directory; move it away")
         }
         let listed = ParaViewSidecar.listedFiles(collection: sidecar.collection)
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: sidecar.folder)) ?? ["?"]
         let ours = entries.allSatisfy { entry in
-            var entryStatus = stat()
-            return listed.contains(entry) && lstat(sidecar.folder + "/" + entry, &entryStatus) == 0 && (entryStatus.st_mode & S_IFMT) == S_IFREG
+            listed.contains(entry) && FileKind(sidecar.folder + "/" + entry, followingLinks: false).isRegular
         }
         guard ours else {
             throw refuse("\(shown) (where the ParaView sidecar goes) holds files that \(URL(fileURLWithPath: sidecar.collection).lastPathComponent.printable) does not list as fpsolve's; move it away")
@@ -237,8 +237,7 @@ public struct OutputTarget: Sendable {
             let name = stem + (index == 0 ? ".partial" : ".partial-\(index)") + ".h5"
             let candidate = folder.appendingPathComponent(name).path
             let sidecar = ParaViewSidecar.paths(for: candidate)
-            var status = stat()
-            if lstat(candidate, &status) != 0 && lstat(sidecar.collection, &status) != 0 && lstat(sidecar.folder, &status) != 0 {
+            if ![candidate, sidecar.collection, sidecar.folder].contains(where: { FileKind($0, followingLinks: false).exists }) {
                 return candidate
             }
         }

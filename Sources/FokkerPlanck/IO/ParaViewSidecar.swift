@@ -48,8 +48,7 @@ public enum ParaViewSidecar {
     /// The file names (inside the folder) an existing collection of ours lists; empty when the
     /// collection is absent or not ours.
     static func listedFiles(collection: String) -> Set<String> {
-        var status = stat()
-        guard lstat(collection, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, status.st_size < 64 << 20,
+        guard case let .regular(size, _) = FileKind(collection, followingLinks: false), size < 64 << 20,
               isCollectionWrittenByUs(collection), let data = FileManager.default.contents(atPath: collection) else { return [] }
         let text = String(decoding: data, as: UTF8.self)
         var names: Set<String> = []
@@ -227,8 +226,7 @@ final class SidecarWriter {
         unlink(temporaryCollection)
         try OutputTarget.writeNewFile(Data(xml.utf8), to: temporaryCollection)
         let old = OutputTarget.temporaryPath(for: paths.folder, tag: "old")
-        var status = stat()
-        let hadFolder = lstat(paths.folder, &status) == 0
+        let hadFolder = FileKind(paths.folder, followingLinks: false).exists
         if hadFolder {
             guard rename(paths.folder, old) == 0 else {
                 unlink(temporaryCollection)

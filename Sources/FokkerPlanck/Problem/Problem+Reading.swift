@@ -10,17 +10,16 @@ extension Problem {
     /// option behind an override's key (`grid.cells` → `--cells`), for messages; others are `--set`.
     public init(contentsOf path: String, overrides: [String] = [], origins: [String: String] = [:]) throws {
         func refuse(_ message: String) -> FokkerPlanckError { .badInput(file: path.printable, keyPath: nil, line: nil, message: message) }
-        var status = stat()
-        guard stat(path, &status) == 0 else {
-            throw refuse(errno == ENOENT ? "no such file" : "cannot read the problem file: \(String(cString: strerror(errno)))")
+        let size: Int
+        switch FileKind(path) {
+        case let .missing(error):
+            throw refuse(error == ENOENT ? "no such file" : "cannot read the problem file: \(String(cString: strerror(error)))")
+        case .directory: throw refuse("is a directory, not a problem file")
+        case .special, .symbolicLink: throw refuse("is not a regular file (a device, FIFO or socket); give a TOML problem file")
+        case let .regular(bytes, _): size = bytes
         }
-        switch status.st_mode & S_IFMT {
-        case S_IFREG: break
-        case S_IFDIR: throw refuse("is a directory, not a problem file")
-        default: throw refuse("is not a regular file (a device, FIFO or socket); give a TOML problem file")
-        }
-        guard Int(status.st_size) <= Self.maximumFileBytes else {
-            throw refuse("the problem file is \(status.st_size) bytes; problem files are small TOML texts (at most \(Self.maximumFileBytes >> 20) MiB)")
+        guard size <= Self.maximumFileBytes else {
+            throw refuse("the problem file is \(size) bytes; problem files are small TOML texts (at most \(Self.maximumFileBytes >> 20) MiB)")
         }
         guard access(path, R_OK) == 0, let data = FileManager.default.contents(atPath: path) else {
             throw refuse("cannot read the problem file: permission denied")
