@@ -42,8 +42,7 @@ struct Evolve: ParsableCommand {
         let scheme = FiniteVolumeScheme(grid: problem.grid, model: problem.model.coefficients)
         var evolution = Evolution(scheme: scheme, settings: settings, startTime: startTime)
         evolution.linearSolver = problem.solver.method
-        let writer = try EvolutionWriter(problem: problem, scheme: scheme, target: output)
-        writer.warnings = initialWarnings
+        let writer = try EvolutionWriter(problem: problem, scheme: scheme, target: output, initialWarnings: initialWarnings)
         let signals = SignalWatch()
         let progress = ProgressLine(enabled: !quiet && !json && Terminal.stderrIsTerminal)
 
@@ -66,7 +65,7 @@ struct Evolve: ParsableCommand {
             throw ExitCode(128 + signal)
         }
         try writer.finish(summary)
-        for warning in writer.warnings.dropFirst(initialWarnings.count) { Terminal.error("fpsolve: warning: " + warning) }
+        for warning in writer.solutionWarnings { Terminal.error("fpsolve: warning: " + warning) }
         if json {
             let object: [String: Any] = [
                 "output": target, "cells": problem.grid.shape, "wall_seconds": summary.seconds,

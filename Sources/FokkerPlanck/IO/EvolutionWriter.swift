@@ -29,13 +29,16 @@ public final class EvolutionWriter: EvolutionObserver {
     var frames = 0
     /// The largest density value of any frame, for the resolution check.
     var largestDensity = 0.0
-    /// What is not resolved (`ResolutionWarnings`): the caller's warnings on the initial state, and
-    /// the writer's own on the solution, added when the run ends; written as the root attribute
-    /// `warnings` (one per line, empty when none).
-    public var warnings: [String] = []
+    /// What is not resolved (`ResolutionWarnings`): the caller's warnings on the initial state…
+    public let initialWarnings: [String]
+    /// …and the writer's own on the solution, set when the run ends.
+    public private(set) var solutionWarnings: [String] = []
+    /// Both, as the root attribute `warnings` has them (one per line, empty when none).
+    public var warnings: [String] { initialWarnings + solutionWarnings }
 
     /// Writes to a checked target (`OutputTarget`: what may be replaced was decided before the work).
-    public init(problem: Problem, scheme: FiniteVolumeScheme, target checked: OutputTarget) throws {
+    public init(problem: Problem, scheme: FiniteVolumeScheme, target checked: OutputTarget, initialWarnings: [String] = []) throws {
+        self.initialWarnings = initialWarnings
         let target = checked.path
         self.problem = problem
         self.scheme = scheme
@@ -129,7 +132,7 @@ public final class EvolutionWriter: EvolutionObserver {
         let solver = "finite volumes (\(scheme.driftFlux.description) drift fluxes, centred cross-diffusion); \(settings?.scheme.rawValue ?? "") steps with " + linear
         var root = StationaryOutput.commonAttributes(problem: problem, solver: solver, factorization: stats)
         if let summary {
-            warnings += ResolutionWarnings.solution(mostNegative: summary.mostNegativeDensity, largest: largestDensity, evolving: true)
+            solutionWarnings = ResolutionWarnings.solution(mostNegative: summary.mostNegativeDensity, largest: largestDensity, evolving: true)
         }
         root += [("complete", .integer(complete ? 1 : 0)), ("frames", .integer(frames)),
                  ("warnings", .string(warnings.joined(separator: "\n")))]
