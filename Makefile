@@ -59,6 +59,7 @@ bench: build
 	$(PYTHON) benchmarks/bench_fplanck.py --fpsolve $(FPSOLVE)
 	$(PYTHON) benchmarks/bench_evolve.py --fpsolve $(FPSOLVE)
 	$(PYTHON) benchmarks/bench_phase_space.py --fpsolve $(FPSOLVE)
+	$(PYTHON) benchmarks/bench_error_estimate.py --fpsolve $(FPSOLVE)
 
 clean:
 	rm -rf .build out .build-log.txt

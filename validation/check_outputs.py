@@ -34,7 +34,7 @@ from checks import Checks  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRED_ATTRIBUTES = ["title", "problem", "model_type", "convention", "fpsolve_version", "created",
-                       "solver", "residual", "mass"]
+                       "solver", "residual", "mass", "estimated_error"]
 
 # L1 error of ρ allowed at each example's own resolution. The scheme is second order; these bounds
 # are about twice what was measured (ou2d 200²: 2.0e-3, phase2d 192²: 7.1e-4, sgd-quadratic 192²:
@@ -234,6 +234,11 @@ def check_example(path, fpsolve, workdir, checks):
         exact = stationary_density(problem, coords)
         l1 = np.abs(rho - exact).sum() * volume
         checks.check(f"{name}: L1(ρ − exact stationary density) ≤ {L1_BOUND[name]:g}", l1 <= L1_BOUND[name], f"{l1:.3e}")
+        # Issue 9: no solve may exit 0 with an error above twice its own estimate (the estimate is
+        # NaN only when the grid is too coarse to coarsen, and then a warning says so).
+        estimate = float(ds.attrs["estimated_error"])
+        checks.check(f"{name}: L1(ρ) error ≤ 2 × the file's estimated_error", np.isfinite(estimate) and l1 <= 2 * estimate,
+                     f"error {l1:.3e}, estimate {estimate:.3e}")
         if problem["model"]["type"] == "sgd-momentum" and len(axes) == 4:
             check_kunin_p2(name, problem, coords, rho, volume, checks)
         fields = problem.get("output", {}).get("fields", ["density", "current", "potential", "velocity"])

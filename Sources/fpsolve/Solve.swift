@@ -26,10 +26,14 @@ struct Solve: ParsableCommand {
         if !quiet && !json { Terminal.progress("fpsolve: \(problem.grid.cellCount) cells, assembling and factorizing …") }
         let scheme = FiniteVolumeScheme(grid: problem.grid, model: problem.model.coefficients)
         let solution = try problem.solver.solve(scheme)
+        if !quiet && !json { Terminal.progress("fpsolve: estimating the error (solve on the grid coarsened by two) …") }
+        let (estimate, estimateWarnings) = ErrorEstimate.run(for: solution, solver: problem.solver)
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
         let warnings = boxWarnings + ResolutionWarnings.solution(mostNegative: solution.minimumDensity, largest: solution.density.max() ?? 0, evolving: false)
+            + estimateWarnings
         try signals.critical {
-            try StationaryOutput.write(problem: problem, solution: solution, wallSeconds: wall, warnings: warnings, to: output)
+            try StationaryOutput.write(problem: problem, solution: solution, wallSeconds: wall, warnings: warnings,
+                                       estimate: estimate, to: output)
         }
         if signals.received != 0 {
             Terminal.error("fpsolve: interrupted while writing; the output was completed first and is in place: \(target)")
@@ -39,13 +43,13 @@ struct Solve: ParsableCommand {
         let total = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
 
         if json {
-            print(try jsonSummary(problem: problem, solution: solution, output: target, wall: total, warnings: warnings))
+            print(try jsonSummary(problem: problem, solution: solution, estimate: estimate, output: target, wall: total, warnings: warnings))
         } else if !quiet {
-            print(humanSummary(problem: problem, solution: solution, output: target, wall: total))
+            print(humanSummary(problem: problem, solution: solution, estimate: estimate, output: target, wall: total))
         }
     }
 
-    func humanSummary(problem: Problem, solution: StationarySolution, output: String, wall: Double) -> String {
+    func humanSummary(problem: Problem, solution: StationarySolution, estimate: ErrorEstimate?, output: String, wall: Double) -> String {
         let grid = problem.grid
         let axes = grid.axes.map { "\($0.name) ∈ [\(fmt($0.lower)), \(fmt($0.upper))] (\($0.boundary.rawValue))" }.joined(separator: ", ")
         return """
@@ -57,8 +61,16 @@ struct Solve: ParsableCommand {
               residual  \(String(format: "%.2e", solution.residual))  (‖Lρ‖∞ / ‖L‖∞‖ρ‖∞)
               mass      \(String(format: "%.15f", solution.mass))
               min ρ     \(String(format: "%.3e", solution.minimumDensity))
+              error     \(estimateLine(estimate))
               output    \(output.printable)
             """
+    }
+
+    func estimateLine(_ estimate: ErrorEstimate?) -> String {
+        guard let estimate else { return "not estimated (see the warnings)" }
+        return String(format: "≈ %.2e relative L1 of ρ; mean ± %.1e, covariance ± %.1e (Richardson, %@ cells, %.3f s)",
+                      estimate.density, estimate.mean, estimate.covariance,
+                      estimate.coarseCells.map(String.init).joined(separator: "×"), estimate.seconds)
     }
 
     func solverLine(problem: Problem, solution: StationarySolution) -> String {
@@ -69,7 +81,7 @@ struct Solve: ParsableCommand {
         return "UMFPACK LU, ordering \(stats.ordering): nnz(A) \(stats.matrixNonzeros), nnz(L+U) \(stats.lowerNonzeros + stats.upperNonzeros) (fill \(String(format: "%.1f", stats.fillRatio))×), peak \(String(format: "%.1f", stats.peakMemoryBytes / 1_048_576)) MiB"
     }
 
-    func jsonSummary(problem: Problem, solution: StationarySolution, output: String, wall: Double, warnings: [String]) throws -> String {
+    func jsonSummary(problem: Problem, solution: StationarySolution, estimate: ErrorEstimate?, output: String, wall: Double, warnings: [String]) throws -> String {
         let stats = solution.factorization
         var object: [String: Any] = [
             "method": solution.krylov == nil ? "direct" : "iterative",
@@ -88,6 +100,11 @@ struct Solve: ParsableCommand {
             "factor_peak_memory_bytes": stats.peakMemoryBytes,
             "ordering": stats.ordering,
             "warnings": warnings,
+            // null when no estimate could be made (the warnings say why).
+            "estimated_error": estimate.map { $0.density as Any } ?? NSNull(),
+            "estimated_error_mean": estimate.map { $0.mean as Any } ?? NSNull(),
+            "estimated_error_covariance": estimate.map { $0.covariance as Any } ?? NSNull(),
+            "error_estimate_seconds": estimate.map { $0.seconds as Any } ?? NSNull(),
         ]
         if let krylov = solution.krylov {
             object["iterations"] = krylov.iterations

@@ -78,10 +78,11 @@ struct Validate: ParsableCommand {
         var lines = ["\(result.passed ? "PASS" : "FAIL")  \(result.name)  \(description)"]
         let names = result.runs.first?.errors.map(\.name) ?? []
         lines.append("      " + "cells".padding(toLength: 17, withPad: " ", startingAt: 0)
-                     + (names + ["|mass−1|", "residual", "time"]).map { $0.padding(toLength: 12, withPad: " ", startingAt: 0) }.joined())
+                     + (names + ["estimate", "|mass−1|", "residual", "time"]).map { $0.padding(toLength: 12, withPad: " ", startingAt: 0) }.joined())
         for run in result.runs {
             let cells = run.cells.map(String.init).joined(separator: "×").padding(toLength: 17, withPad: " ", startingAt: 0)
             let values = run.errors.map { String(format: "%-12.3e", $0.value) }.joined()
+                + (run.estimatedError.map { String(format: "%-12.3e", $0) } ?? "—".padding(toLength: 12, withPad: " ", startingAt: 0))
                 + String(format: "%-12.1e", abs(run.mass - 1))
                 + (run.residual.map { String(format: "%-12.1e", $0) } ?? "—".padding(toLength: 12, withPad: " ", startingAt: 0))
                 + String(format: "%.2f s", run.seconds)
@@ -105,6 +106,8 @@ struct Validate: ParsableCommand {
                     var entry: [String: Any] = ["cells": run.cells, "mass": run.mass, "seconds": run.seconds,
                                                 "errors": Dictionary(uniqueKeysWithValues: run.errors.map { ($0.name, $0.value) })]
                     if let residual = run.residual { entry["residual"] = residual }
+                    if let estimate = run.estimatedError { entry["estimated_error"] = estimate }
+                    if let seconds = run.estimateSeconds { entry["estimate_seconds"] = seconds }
                     return entry
                 },
             ]

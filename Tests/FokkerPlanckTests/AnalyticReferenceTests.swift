@@ -42,7 +42,8 @@ final class AnalyticReferenceTests: XCTestCase {
         // Φ ≠ f: S₀⁻¹ ≠ F since D ≠ I.
         XCTAssertGreaterThan((sgd.s0Inverse - f).maxAbs, 0.1)
 
-        // On a grid the current is a pure discretization error: it decays at second order.
+        // With the equilibrium-split fluxes (issue 9) the Gaussian is the scheme's exact null vector:
+        // the current is round-off at every resolution (it decayed at second order before).
         let model = sgd.model
         let cov = sgd.covariance
         let half = (0..<2).map { 6.5 * cov[$0, $0].squareRoot() }
@@ -54,9 +55,9 @@ final class AnalyticReferenceTests: XCTestCase {
             currents.append(grid.integrate(zip(j[0], j[1]).map { abs($0) + abs($1) }))
             spacings.append(grid.spacing.max()!)
         }
-        let orders = observedOrders(errors: currents, spacings: spacings)
-        print("commuting SGD: ∫|J| \(currents), orders \(orders)")
-        for order in orders { XCTAssertGreaterThanOrEqual(order, 1.8) }
+        print("commuting SGD: ∫|J| \(currents)")
+        // Round-off: O(1) fluxes cancelling, 1e-16 each, summed over up to 160² cells (measured ≤ 2.1e-15).
+        for current in currents { XCTAssertLessThan(current, 1e-12) }
     }
 
     /// THEORY §2: a D that does not commute with F gives j = (D S₀⁻¹ − F) x ≠ 0; the grid current

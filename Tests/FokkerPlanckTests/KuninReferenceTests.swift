@@ -206,24 +206,26 @@ final class AnomalousDiffusionTests: XCTestCase {
             worst.append(error)
             spacings.append(problem.grid.spacing.max()!)
         }
-        // The curve inherits the second-order error of the discrete stationary state and operator
-        // (centred fluxes: 0.89 % / 0.24 % worst at 64² / 128² over t = 0.01…10); Crank–Nicolson
-        // with Δt ω ≤ 0.025 adds ~0.02 % (at Δt ω ≤ 0.05 it was 0.06 %, enough to bend the
-        // observed order at 192² to 1.5). It must converge at order ≥ 1.8 and be within 1 % at 128².
+        // The curve inherits the error of the discrete stationary state and operator: centred
+        // fluxes gave 0.89 % / 0.24 % worst at 64² / 128² over t = 0.01…10 (order 1.9); the
+        // equilibrium-split fluxes (issue 9) give 0.099 % / 0.037 %, which reaches the
+        // Crank–Nicolson floor (~0.02 % at Δt ω ≤ 0.025), so the observed order (1.44) is
+        // reported, not held: the bounds are twice the measured errors.
         let order = observedOrders(errors: worst, spacings: spacings)[0]
         print("MSD worst relative errors \(worst), order \(order)")
-        XCTAssertGreaterThanOrEqual(order, 1.8)
-        XCTAssertLessThan(worst[1], 0.01)
+        XCTAssertLessThan(worst[0], 0.002)
+        XCTAssertLessThan(worst[1], 0.00075)
         // The closed form itself: R t² early, 2P late.
         XCTAssertEqual(kunin.meanSquaredDisplacement(at: 1e-4) / (kunin.velocityCovariance[0, 0] * 1e-8), 1, accuracy: 1e-3)
         XCTAssertEqual(kunin.meanSquaredDisplacement(at: 200) / (2 * kunin.positionCovariance[0, 0]), 1, accuracy: 1e-12)
     }
 }
 
-/// Phase space is solved with centred fluxes along every axis: exponential fitting along v smears
-/// the rotation (it turns into upwinding at the grid Péclet numbers of the underdamped model).
+/// Phase space is solved with the equilibrium-split flux: the friction part fitted, the rotation
+/// transported upwind-biased. Exponential fitting of the whole drift along v smears the rotation
+/// (it turns into upwinding at the grid Péclet numbers of the underdamped model).
 final class PhaseSpaceFluxTests: XCTestCase {
-    func testCentredFluxesResolveTheRotation() throws {
+    func testSplitFluxesResolveTheRotation() throws {
         let problem = try sgdMomentumP1(cells: 32)
         let model = problem.model.coefficients
         func thetaVariance(_ flux: FiniteVolumeScheme.DriftFlux) throws -> Double {
@@ -236,18 +238,21 @@ final class PhaseSpaceFluxTests: XCTestCase {
             }
             return problem.grid.integrate(weighted)
         }
-        XCTAssertEqual(FiniteVolumeScheme(grid: problem.grid, model: model).driftFlux, .centred)
+        XCTAssertEqual(FiniteVolumeScheme(grid: problem.grid, model: model).driftFlux, .equilibriumSplit)
         let exact = 0.125  // P = ησ²/(2S(1−β)), grids/sgd-momentum-p1.toml
-        let centred = abs(try thetaVariance(.automatic) / exact - 1)
+        let split = abs(try thetaVariance(.automatic) / exact - 1)
+        let centred = abs(try thetaVariance(.centred) / exact - 1)
         let fitted = abs(try thetaVariance(.exponentialFitting) / exact - 1)
-        print("θ variance relative error at 32², centred \(centred), fitted \(fitted)")
-        // Measured 0.0352 = 36/32² (the centred error is h²/(4σ²) on the ±6σ box, second order)
-        // against 0.26 with fitting.
-        XCTAssertLessThan(centred, 0.04)
+        print("θ variance relative error at 32², split \(split), centred \(centred), fitted \(fitted)")
+        // Measured: centred 0.0352 = 36/32² (h²/(4σ²) on the ±6σ box), fitted 0.26; the split flux
+        // is at least as good as centred (the moments of a linear model come out exact in space up
+        // to the box truncation, see validation/cases/phase-space-degenerate.toml).
+        XCTAssertLessThan(split, 0.04)
         XCTAssertGreaterThan(fitted, 3 * centred)
 
-        // A non-degenerate model keeps exponential fitting (exact for gradient drifts).
-        let ou = LinearModel(driftMatrix: Matrix([[1.0, 0.0], [0.0, 2.0]]), diffusion: Matrix([[1.0, 0.0], [0.0, 0.5]]))
-        XCTAssertEqual(FiniteVolumeScheme(grid: problem.grid, model: ou).driftFlux, .exponentialFitting)
+        // A model without an equilibrium potential (an unstable A) keeps the old automatic choice.
+        let unstable = LinearModel(driftMatrix: Matrix([[-1.0, 0.0], [0.0, 2.0]]), diffusion: Matrix([[1.0, 0.0], [0.0, 0.5]]))
+        XCTAssertFalse(unstable.hasEquilibriumPotential)
+        XCTAssertEqual(FiniteVolumeScheme(grid: problem.grid, model: unstable).driftFlux, .exponentialFitting)
     }
 }

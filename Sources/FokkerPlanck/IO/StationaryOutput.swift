@@ -18,7 +18,7 @@ import Foundation
 public enum StationaryOutput {
     /// Writes to a checked target (`OutputTarget`: what may be replaced was decided before the work).
     public static func write(problem: Problem, solution: StationarySolution, wallSeconds: Double, warnings: [String] = [],
-                             to target: OutputTarget) throws {
+                             estimate: ErrorEstimate? = nil, to target: OutputTarget) throws {
         let path = target.path
         let grid = solution.grid
         let stats = solution.factorization
@@ -41,6 +41,12 @@ public enum StationaryOutput {
             ("stationary_mean", .doubles(moments.mean)),
             ("stationary_covariance", .doubles(moments.covariance)),
             ("warnings", .string(warnings.joined(separator: "\n"))),
+            // NaN when no estimate could be made (grid too coarse to coarsen, coarse solve failed;
+            // the warnings say which).
+            ("estimated_error", .double(estimate?.density ?? .nan)),
+            ("estimated_error_mean", .double(estimate?.mean ?? .nan)),
+            ("estimated_error_covariance", .double(estimate?.covariance ?? .nan)),
+            ("error_estimate_cells", .integers(estimate?.coarseCells ?? [])),
         ]
         var matrices = [MatrixVariable(name: "stationary_covariance", rows: "axis_row", columns: "axis_column",
                                        matrix: Matrix(rows: grid.dimension, columns: grid.dimension, elements: moments.covariance),

@@ -21,6 +21,21 @@ public protocol DriftDiffusionModel: Sendable {
     func drift(at x: [Double], into mu: inout [Double])
     /// D(x), row-major d×d, written into `d`.
     func diffusion(at x: [Double], into d: inout [Double])
+    /// True when the model knows a potential Φ_eq whose Boltzmann weight e^{−Φ_eq} its diffusion
+    /// balances: the drift splits as μ = −D∇Φ_eq + u, where −D∇Φ_eq is the part a zero-flux
+    /// (detailed-balance) profile carries and u the transport (rotation, Hamiltonian flow) left
+    /// over. The split is a discretization device only — any Φ_eq gives a consistent scheme — but
+    /// the closer e^{−Φ_eq} is to the solution, the more of the flux is fitted exactly.
+    var hasEquilibriumPotential: Bool { get }
+    /// ∇Φ_eq(x), written into `g` (length d); called only when `hasEquilibriumPotential`.
+    func equilibriumGradient(at x: [Double], into g: inout [Double])
+}
+
+extension DriftDiffusionModel {
+    public var hasEquilibriumPotential: Bool { false }
+    public func equilibriumGradient(at x: [Double], into g: inout [Double]) {
+        for i in 0..<g.count { g[i] = 0 }
+    }
 }
 
 extension DriftDiffusionModel {

@@ -45,6 +45,19 @@ public struct LangevinModel: DriftDiffusionModel {
         for i in q..<n { d[i * n + i] = friction * temperature / (mass * mass) }
     }
 
+    /// Φ_eq = (U(x) + m|v|²/2)/T, the Boltzmann exponent: −D∇Φ_eq = (0, −γ v/m) is the friction,
+    /// which the velocity noise balances; the rest, (v, −∇U/m), is the Hamiltonian transport.
+    public var hasEquilibriumPotential: Bool { true }
+
+    public func equilibriumGradient(at z: [Double], into g: inout [Double]) {
+        let q = positionCount
+        let x = Array(z[0..<q])
+        for i in 0..<q {
+            g[i] = gradient[i].evaluate(x) / temperature
+            g[q + i] = mass * z[q + i] / temperature
+        }
+    }
+
     /// The energy U(x) + m|v|²/2.
     public func energy(at z: [Double]) -> Double {
         let q = positionCount

@@ -12,6 +12,10 @@ public struct LinearModel: DriftDiffusionModel, Equatable {
     public let diffusionMatrix: Matrix
     public let center: [Double]
     public let temperature: Double
+    /// S⁻¹, the precision of the stationary Gaussian N(c, S) (A S + S Aᵀ = 2D), when A is stable
+    /// and S non-singular: then Φ_eq = ½ (z − c)ᵀ S⁻¹ (z − c) and the drift splits into the part
+    /// −D S⁻¹ (z − c) that the noise balances and the circulation (D S⁻¹ − A)(z − c).
+    public let equilibriumPrecision: Matrix?
 
     public init(driftMatrix: Matrix, diffusion: Matrix, center: [Double]? = nil, temperature: Double = 1) {
         precondition(driftMatrix.isSquare && diffusion.rows == driftMatrix.rows && diffusion.isSquare)
@@ -19,6 +23,20 @@ public struct LinearModel: DriftDiffusionModel, Equatable {
         self.diffusionMatrix = diffusion
         self.center = center ?? [Double](repeating: 0, count: driftMatrix.rows)
         self.temperature = temperature
+        let precision = (try? OrnsteinUhlenbeckReference(driftMatrix: driftMatrix, diffusion: diffusion))?.precision
+        equilibriumPrecision = precision.flatMap { p in p.elements.allSatisfy(\.isFinite) ? p : nil }
+    }
+
+    public var hasEquilibriumPotential: Bool { equilibriumPrecision != nil }
+
+    public func equilibriumGradient(at x: [Double], into g: inout [Double]) {
+        guard let p = equilibriumPrecision else { return }
+        let n = dimension
+        for i in 0..<n {
+            var s = 0.0
+            for j in 0..<n { s += p.elements[i * n + j] * (x[j] - center[j]) }
+            g[i] = s
+        }
     }
 
     public var dimension: Int { driftMatrix.rows }

@@ -270,7 +270,7 @@ extension Problem {
 
     static func decodeSolve(_ node: TOMLNode?) throws -> StationarySolver {
         guard let node else { return StationarySolver() }
-        let table = try node.table(allowed: ["method", "ordering", "tolerance", "restart", "max_iterations"])
+        let table = try node.table(allowed: ["method", "ordering", "tolerance", "restart", "max_iterations", "error_threshold"])
         var solver = StationarySolver()
         if let methodNode = table.optional("method") {
             let word = try methodNode.string()
@@ -291,6 +291,11 @@ extension Problem {
             let tolerance = try toleranceNode.number()
             guard tolerance > 0 && tolerance < 1 else { throw toleranceNode.fail("must be in (0, 1), found \(tolerance)") }
             solver.krylov.tolerance = tolerance
+        }
+        if let thresholdNode = table.optional("error_threshold") {
+            let threshold = try thresholdNode.number()
+            guard threshold > 0 && threshold.isFinite else { throw thresholdNode.fail("must be a positive number (a relative L1 error, e.g. 0.01), found \(threshold)") }
+            solver.errorThreshold = threshold
         }
         for (key, minimum) in [("restart", 1), ("max_iterations", 1)] {
             guard let valueNode = table.optional(key) else { continue }

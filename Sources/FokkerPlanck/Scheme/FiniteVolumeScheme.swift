@@ -43,16 +43,22 @@ public struct FiniteVolumeScheme: Sendable {
     /// θ variance 0.185 / 0.158 / 0.139 at 24² / 32² / 48² cells with fitting, 0.1172 / 0.1206 /
     /// 0.1230 centred, against 0.125 (the centred error is exactly 36/n² relative, second order).
     public enum DriftFlux: String, Sendable, CaseIterable, CustomStringConvertible {
-        /// Centred for models with a transport-only axis (some D_kk ≡ 0: phase space), fitted otherwise.
+        /// `equilibriumSplit` when the model knows its equilibrium potential (and D is constant);
+        /// otherwise centred for models with a transport-only axis (some D_kk ≡ 0), fitted else.
         case automatic = "auto"
         case exponentialFitting = "exponential-fitting"
         case centred
+        /// The drift split as μ = −D∇Φ_eq + u (`DriftDiffusionModel.hasEquilibriumPotential`):
+        /// the balanced part exponentially fitted on Φ_eq (diagonal and cross terms), the transport
+        /// u by a third-order upwind-biased face value. See the type's notes.
+        case equilibriumSplit = "equilibrium-split"
 
         public var description: String {
             switch self {
             case .automatic: return "automatic"
             case .exponentialFitting: return "Scharfetter–Gummel"
             case .centred: return "centred"
+            case .equilibriumSplit: return "equilibrium-fitted, upwind-biased transport"
             }
         }
     }
@@ -90,7 +96,9 @@ public struct FiniteVolumeScheme: Sendable {
             cellDiffusion = all
             crossAxes = (0..<d).map { k in (0..<d).filter { $0 != k } }
         }
-        if driftFlux == .automatic {
+        if driftFlux == .automatic && model.hasEquilibriumPotential && diffusionIsConstant {
+            self.driftFlux = .equilibriumSplit
+        } else if driftFlux == .automatic || (driftFlux == .equilibriumSplit && !(model.hasEquilibriumPotential && diffusionIsConstant)) {
             let values = cellDiffusion, stride = diffusionIsConstant ? values.count : d * d
             let transportOnly = (0..<d).contains { k in
                 Swift.stride(from: k * d + k, to: values.count, by: stride).allSatisfy { values[$0] == 0 }
@@ -159,15 +167,46 @@ public struct FaceStencil {
 /// Work arrays reused from face to face, so that assembly allocates nothing per face.
 struct FaceScratch {
     var x: [Double]
+    var y: [Double]
     var mu: [Double]
+    var g: [Double]
     var d: [Double]
     var index: [Int]
 
     init(dimension: Int) {
         x = [Double](repeating: 0, count: dimension)
+        y = [Double](repeating: 0, count: dimension)
         mu = [Double](repeating: 0, count: dimension)
+        g = [Double](repeating: 0, count: dimension)
         d = [Double](repeating: 0, count: dimension * dimension)
         index = [Int](repeating: 0, count: dimension)
+    }
+}
+
+extension FiniteVolumeScheme {
+    /// Calls `body(position, weight)` for the quadrature nodes of the segment from a to b along
+    /// axis j, weights summing to 1 (a mean over the segment). On a periodic axis the segment may
+    /// cross the seam (a face between the last and the first cell, or a neighbour across it): it is
+    /// split there and each node is wrapped into the box, so a drift that is discontinuous at the
+    /// seam (a linear drift on a ring) is integrated piece by piece, to the quadrature's order.
+    @inline(__always)
+    func forEachNode(axis j: Int, from a: Double, to b: Double, _ body: (Double, Double) -> Void) {
+        let axis = grid.axes[j]
+        guard axis.boundary == .periodic else {
+            for (s, w) in quadrature { body(a + s * (b - a), w) }
+            return
+        }
+        let lo = min(a, b), hi = max(a, b), period = axis.length
+        func wrap(_ x: Double) -> Double { x < axis.lower ? x + period : (x >= axis.upper ? x - period : x) }
+        var seam: Double? = nil
+        if lo < axis.lower && axis.lower < hi { seam = axis.lower } else if lo < axis.upper && axis.upper < hi { seam = axis.upper }
+        guard let seam, hi > lo else {
+            for (s, w) in quadrature { body(wrap(a + s * (b - a)), w) }
+            return
+        }
+        let first = (seam - a) / (b - a)
+        for (s, w) in quadrature { body(wrap(a + s * (seam - a)), first * w) }
+        for (s, w) in quadrature { body(wrap(seam + s * (b - seam)), (1 - first) * w) }
     }
 }
 
@@ -180,36 +219,45 @@ extension FiniteVolumeScheme {
         let ax = grid.axes[k]
         let n = ax.cells, h = ax.spacing, st = grid.strides[k]
         let dim = grid.dimension
-        var left: Int? = nil, right: Int? = nil
+        // Cells left (P) and right (E) of the face, by index along k; nil beyond a wall.
+        var iLeft: Int? = nil, iRight: Int? = nil
         var xLeft: Double, xRight: Double
         if f > 0 && f < n {
-            left = base + (f - 1) * st; right = base + f * st
+            iLeft = f - 1; iRight = f
             xLeft = ax.centre(f - 1); xRight = ax.centre(f)
         } else {
             switch ax.boundary {
             case .reflecting:
                 return
             case .periodic:
-                left = base + (n - 1) * st; right = base
+                // The segment between the last centre and the first one, across the seam.
+                iLeft = n - 1; iRight = 0
                 xLeft = ax.lower - 0.5 * h; xRight = ax.lower + 0.5 * h
             case .absorbing:
                 if f == 0 {
-                    right = base; xLeft = ax.lower; xRight = ax.centre(0)
+                    iRight = 0; xLeft = ax.lower; xRight = ax.centre(0)
                 } else {
-                    left = base + (n - 1) * st; xLeft = ax.centre(n - 1); xRight = ax.upper
+                    iLeft = n - 1; xLeft = ax.centre(n - 1); xRight = ax.upper
                 }
             }
         }
+        let left = iLeft.map { base + $0 * st }, right = iRight.map { base + $0 * st }
         let length = xRight - xLeft
 
         // Transverse coordinates of the row of cells.
         for j in 0..<dim where j != k { scratch.x[j] = grid.axes[j].centre(transverse[j]) }
 
+        if driftFlux == .equilibriumSplit {
+            splitFaceStencil(axis: k, base: base, transverse: transverse, left: iLeft, right: iRight,
+                             from: xLeft, to: xRight, scratch: &scratch, into: &stencil)
+            return
+        }
+
         // MARK: Diagonal part — Scharfetter–Gummel on u = D_kk ρ, or centred transport.
         var meanDrift = 0.0, meanRatio = 0.0
         var diffusive = true
-        for (s, w) in quadrature {
-            scratch.x[k] = xLeft + s * length
+        forEachNode(axis: k, from: xLeft, to: xRight) { position, w in
+            scratch.x[k] = position
             model.drift(at: scratch.x, into: &scratch.mu)
             let dkk: Double
             if diffusionIsConstant {

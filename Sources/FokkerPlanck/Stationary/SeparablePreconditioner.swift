@@ -325,6 +325,15 @@ struct RestrictedModel: DriftDiffusionModel {
     var temperature: Double { base.temperature }
     var hasConstantDiffusion: Bool { base.hasConstantDiffusion }
     var hasAffineDrift: Bool { base.hasAffineDrift }
+    var hasEquilibriumPotential: Bool { base.hasEquilibriumPotential }
+
+    func equilibriumGradient(at x: [Double], into g: inout [Double]) {
+        var full = frozen
+        for (k, axis) in axes.enumerated() { full[axis] = x[k] }
+        var all = [Double](repeating: 0, count: base.dimension)
+        base.equilibriumGradient(at: full, into: &all)
+        for (k, axis) in axes.enumerated() { g[k] = all[axis] }
+    }
 
     func drift(at x: [Double], into mu: inout [Double]) {
         var full = frozen

@@ -18,6 +18,9 @@ public struct StationarySolver: Sendable {
     /// backward-stable LU gives round-off × modest growth (1e-16…1e-13 here); 1e-8 is far above
     /// that and far below any discretization error, so only a broken solve trips it.
     public var residualLimit: Double = 1e-8
+    /// `[solve] error_threshold`: a solve whose estimated relative L1 error of ρ (`ErrorEstimate`)
+    /// exceeds this is reported with a warning saying what to do.
+    public var errorThreshold: Double = ErrorEstimate.defaultThreshold
 
     public init(method: Method = .direct, ordering: SparseOrdering = .automatic) {
         self.method = method

@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Benchmark: the cost of the a posteriori error estimate relative to the solve it checks.
+
+Every `fpsolve solve` also solves the problem on the grid coarsened by two (and by four, when it
+can) to estimate its own error (issue 9; target: ≤ 30 % of the solve). For each problem and grid,
+`fpsolve solve --json` is run once; reported: the fine solve (assembly + factor/GMRES), the
+estimate's coarse solves, their ratio, and the estimate next to the order it used. The reference
+of the ratio is the same process's own fine solve. Measures; asserts nothing.
+
+Usage: bench_error_estimate.py --fpsolve BIN
+"""
+import argparse
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = [
+    ("grids/ou2d.toml", "400,400"),
+    ("grids/ou2d.toml", "800,800"),
+    ("validation/problems/rotation-high-peclet.toml", "640,640"),
+    ("grids/ou3d.toml", "48,48,48"),
+    ("grids/sgd-momentum-p1.toml", "400,400"),
+    ("grids/langevin-double-well.toml", "320,320"),
+    ("grids/sgd-momentum-p2.toml", "24,24,24,24"),
+]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--fpsolve", required=True)
+    args = parser.parse_args()
+    print(f"{'problem':<34} {'cells':<14} {'solve s':>9} {'estimate s':>11} {'ratio':>7} {'estimate':>10}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for problem, cells in CASES:
+            out = Path(tmp) / "bench.h5"
+            run = subprocess.run([args.fpsolve, "solve", str(ROOT / problem), "--cells", cells, "-o", str(out), "--json", "--force"],
+                                 capture_output=True, text=True)
+            if run.returncode != 0:
+                print(f"{problem:<34} {cells:<14} failed: {run.stderr.strip()[:80]}")
+                continue
+            summary = json.loads(run.stdout)
+            solve = summary["assembly_seconds"] + summary["solve_seconds"]
+            estimate = summary["error_estimate_seconds"]
+            print(f"{Path(problem).stem:<34} {cells:<14} {solve:>9.3f} {estimate:>11.3f} {estimate / solve:>7.1%} {summary['estimated_error']:>10.2e}")
+
+
+if __name__ == "__main__":
+    main()
