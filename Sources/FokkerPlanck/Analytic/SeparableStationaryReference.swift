@@ -24,7 +24,8 @@ public struct SeparableStationaryReference: Sendable {
         /// ∫_lo^{t_i} e^{−ψ} at the panel ends t_i (periodic axes).
         let cumulative: [Double]
         let fluxOverD: Double
-        let normalisation: Double
+        /// ∫ raw over the axis; set last, from `raw` itself on a ring.
+        private(set) var normalisation: Double
 
         static let nodes: [(Double, Double)] = {
             let a = (5.0 - 2.0 * (10.0 / 7.0).squareRoot()).squareRoot() / 3
@@ -52,21 +53,13 @@ public struct SeparableStationaryReference: Sendable {
             }
             self.cumulative = cumulative
             fluxOverD = (1 - exp(-Self.psi(upper, lower, rate, centre, diffusion))) / cumulative.last!
+            normalisation = 1
             var total = 0.0
-            let unnormalised = Ring(lower: lower, upper: upper, rate: rate, centre: centre, diffusion: diffusion,
-                                    cumulative: cumulative, fluxOverD: fluxOverD)
             for i in 0..<Self.panels {
                 let t = lower + Double(i) * width
-                total += Self.integrate(from: t, to: t + width) { unnormalised.raw($0) }
+                total += Self.integrate(from: t, to: t + width) { raw($0) }
             }
             normalisation = total
-        }
-
-        private init(lower: Double, upper: Double, rate: Double, centre: Double, diffusion: Double,
-                     cumulative: [Double], fluxOverD: Double) {
-            self.lower = lower; self.upper = upper; self.rate = rate; self.centre = centre
-            self.diffusion = diffusion; periodic = true
-            self.cumulative = cumulative; self.fluxOverD = fluxOverD; normalisation = 1
         }
 
         /// ψ(x) = ∫_lo^x μ/D = −a((x − c)² − (lo − c)²)/(2D).

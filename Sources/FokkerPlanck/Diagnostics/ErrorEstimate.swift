@@ -151,8 +151,7 @@ extension ErrorEstimate {
         do {
             estimate = try solver.estimateError(of: solution)
         } catch {
-            let reason = (error as? FokkerPlanckError)?.description ?? "\(error)"
-            return (nil, ["no error estimate: the solve on the grid coarsened by two failed (\(reason)); a grid that coarse does not resolve the density, so this one may not either: check it on a finer grid"])
+            return (nil, ["no error estimate: the solve on the grid coarsened by two failed (\(error)); a grid that coarse does not resolve the density, so this one may not either: check it on a finer grid"])
         }
         guard let estimate else {
             return (nil, ["no error estimate: an axis has fewer than 6 cells, too few to coarsen by two"])

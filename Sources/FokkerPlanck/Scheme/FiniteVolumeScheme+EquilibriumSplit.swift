@@ -27,8 +27,9 @@ import Foundation
 ///
 /// Potential differences are integrated from ∇Φ_eq by the scheme's quadrature along each segment,
 /// split and wrapped at a periodic seam, so a Φ_eq that is not periodic (a linear drift on a
-/// ring) enters as the drift itself does. The exponent is clipped at ±600 (far beyond any grid
-/// that resolves the density) so that no weight overflows.
+/// ring) enters as the drift itself does. Potential differences are clipped at ±600 (far beyond
+/// any grid that resolves the density): B(δ) needs no clip for finite δ, but a gradient that
+/// overflows far out in the box still gives finite coefficients.
 extension FiniteVolumeScheme {
     func splitFaceStencil(axis k: Int, base: Int, transverse: [Int], left iLeft: Int?, right iRight: Int?,
                           from a: Double, to b: Double, scratch: inout FaceScratch, into stencil: inout FaceStencil) {
@@ -84,10 +85,10 @@ extension FiniteVolumeScheme {
         // coordinate along k).
         for j in crossAxes[k] {
             let weight = 0.5 * diffusionMatrix[k * dim + j]
-            for (i, cell) in [(iLeft!, left!), (iRight!, right!)] {
+            for side in 0..<2 {
                 for m in 0..<dim { scratch.y[m] = scratch.x[m] }
-                scratch.y[k] = ax.centre(i)
-                addFittedCrossDerivative(j: j, cell: cell, indexJ: transverse[j], weight: weight,
+                scratch.y[k] = ax.centre(side == 0 ? iLeft! : iRight!)
+                addFittedCrossDerivative(j: j, cell: side == 0 ? left! : right!, indexJ: transverse[j], weight: weight,
                                          scratch: &scratch, into: &stencil)
             }
         }

@@ -96,9 +96,10 @@ public struct FiniteVolumeScheme: Sendable {
             cellDiffusion = all
             crossAxes = (0..<d).map { k in (0..<d).filter { $0 != k } }
         }
-        if driftFlux == .automatic && model.hasEquilibriumPotential && diffusionIsConstant {
+        let splittable = model.hasEquilibriumPotential && diffusionIsConstant
+        if (driftFlux == .automatic || driftFlux == .equilibriumSplit) && splittable {
             self.driftFlux = .equilibriumSplit
-        } else if driftFlux == .automatic || (driftFlux == .equilibriumSplit && !(model.hasEquilibriumPotential && diffusionIsConstant)) {
+        } else if driftFlux == .automatic || driftFlux == .equilibriumSplit {
             let values = cellDiffusion, stride = diffusionIsConstant ? values.count : d * d
             let transportOnly = (0..<d).contains { k in
                 Swift.stride(from: k * d + k, to: values.count, by: stride).allSatisfy { values[$0] == 0 }

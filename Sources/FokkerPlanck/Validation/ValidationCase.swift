@@ -193,14 +193,13 @@ extension ValidationCase {
                     throw FokkerPlanckError.badInput(file: path, keyPath: "case.order_fields", line: nil,
                                                      message: "'\(unknown)' is not a field with an order here; fields: " + orders.keys.sorted().joined(separator: ", "))
                 }
-                for (field, values) in orders.sorted(by: { $0.key < $1.key })
-                where (orderFields?.contains(field) ?? true) && values.contains(where: { !($0 >= minOrder) }) {
-                    failures.append("\(field): observed orders \(values.map { String(format: "%.2f", $0) }) below \(minOrder)")
-                }
-                if let maxOrder {
-                    for (field, values) in orders.sorted(by: { $0.key < $1.key })
-                    where (orderFields?.contains(field) ?? true) && values.contains(where: { !($0 <= maxOrder) }) {
-                        failures.append("\(field): observed orders \(values.map { String(format: "%.2f", $0) }) above \(maxOrder)")
+                for (field, values) in orders.sorted(by: { $0.key < $1.key }) where orderFields?.contains(field) ?? true {
+                    let listed = values.map { String(format: "%.2f", $0) }
+                    if values.contains(where: { !($0 >= minOrder) }) {
+                        failures.append("\(field): observed orders \(listed) below \(minOrder)")
+                    }
+                    if let maxOrder, values.contains(where: { !($0 <= maxOrder) }) {
+                        failures.append("\(field): observed orders \(listed) above \(maxOrder)")
                     }
                 }
             }
