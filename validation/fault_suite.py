@@ -538,6 +538,14 @@ REGRESSIONS = [
     # 20. one --set, one key
     dict(name="set-newline", argv=["solve", "grids/ou2d.toml", "--set", "model.temperature=0.5\ngrid.cells=[3,3]"],
          exit=2, stderr=["newline"]),
+    # 22. [solve] error_threshold (issue 9): a positive finite number; the estimate's warnings
+    *[dict(name=f"error-threshold-{label}", argv=["solve", "grids/ou2d.toml", "--set", f"solve.error_threshold={value}"],
+           exit=2, stderr=["solve.error_threshold"])
+      for label, value in [("zero", "0"), ("negative", "-0.01"), ("string", '"small"'), ("inf", "inf"), ("nan", "nan")]],
+    dict(name="error-threshold-tiny-warns", argv=["solve", "grids/ou2d.toml", "--cells", "40,40", "--set", "solve.error_threshold=1e-12"],
+         exit=0, stderr=["estimated relative L1 error", "use more cells"]),
+    dict(name="error-estimate-grid-too-coarse", argv=["solve", "grids/ou1d.toml", "--cells", "5"],
+         exit=0, stderr=["no error estimate", "fewer than 6 cells"]),
     # 21. raw terminal escapes in a title never reach the terminal
     dict(name="title-terminal-escape", argv=["solve", "esc.toml"],
          setup=write_problem("esc.toml", "ou1d.toml", "", "title", '"\\u001b[31mRED\\u001b[0m"'),
