@@ -546,6 +546,20 @@ REGRESSIONS = [
          exit=0, stderr=["estimated relative L1 error", "use more cells"]),
     dict(name="error-estimate-grid-too-coarse", argv=["solve", "grids/ou1d.toml", "--cells", "5"],
          exit=0, stderr=["no error estimate", "fewer than 6 cells"]),
+    # 23. specular walls (issue 9): only on a phase-space position axis, with a velocity axis
+    # symmetric about 0; a zero-flux wall where the density reaches it is flagged
+    dict(name="specular-linear-model", argv=["solve", "grids/ou1d.toml", "--set", 'grid.boundary=["specular"]'],
+         exit=2, stderr=["grid.boundary[0]", "phase-space model"]),
+    dict(name="specular-velocity-axis", argv=["solve", "grids/langevin-double-well.toml", "--set", 'grid.boundary=["reflecting", "specular"]'],
+         exit=2, stderr=["grid.boundary[1]", "position axis (x)"]),
+    dict(name="specular-asymmetric-velocity", argv=["solve", "grids/langevin-double-well.toml", "--set", 'grid.boundary=["specular", "reflecting"]',
+                                                    "--set", "grid.lower=[-3.2, -3.0]"],
+         exit=2, stderr=["grid.lower[1]", "symmetric about 0"]),
+    dict(name="specular-unknown-kind-lists-it", argv=["solve", "grids/ou1d.toml", "--set", 'grid.boundary=["mirror"]'],
+         exit=2, stderr=["unknown boundary kind 'mirror'", "specular"]),
+    dict(name="zero-flux-position-wall-warns", argv=["solve", "grids/langevin-double-well.toml", "--cells", "48,48",
+                                                     "--set", "grid.lower=[-1.0, -4.0]", "--set", "grid.upper=[1.0, 4.0]"],
+         exit=0, stderr=["zero-flux walls of the position axis x", 'boundary = "specular"']),
     # 21. raw terminal escapes in a title never reach the terminal
     dict(name="title-terminal-escape", argv=["solve", "esc.toml"],
          setup=write_problem("esc.toml", "ou1d.toml", "", "title", '"\\u001b[31mRED\\u001b[0m"'),

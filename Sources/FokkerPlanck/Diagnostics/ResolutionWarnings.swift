@@ -52,4 +52,29 @@ public enum ResolutionWarnings {
         return [String(format: "the density dips negative (min ρ = %.3g, %.2g %% of max ρ = %.3g): %@; %@",
                        mostNegative, 100 * -mostNegative / largest, largest, severity, hint)]
     }
+
+    /// A zero-flux wall on a position axis of a phase-space model stops the flux v ρ at every
+    /// velocity, so it forces ρ(x_w, v) = 0 for v ≠ 0: a boundary layer, not a bounce. It is
+    /// harmless where the density never reaches the wall; where it does (more than
+    /// `negativeFraction` of the peak in the wall cells) the density near it is an artefact.
+    /// Measured on a harmonic well cut off at 1.2σ: 50 % L1 error at every resolution.
+    public static func zeroFluxPositionWalls(_ density: [Double], grid: Grid, model: any DriftDiffusionModel) -> [String] {
+        let largest = density.max() ?? 0
+        guard largest > 0 else { return [] }
+        var index = [Int](repeating: 0, count: grid.dimension)
+        var atWall = [Double](repeating: 0, count: grid.dimension)
+        for c in 0..<grid.cellCount {
+            grid.multiIndex(c, into: &index)
+            for k in 0..<grid.dimension where index[k] == 0 || index[k] == grid.shape[k] - 1 {
+                atWall[k] = max(atWall[k], abs(density[c]))
+            }
+        }
+        return grid.axes.indices.compactMap { k in
+            let axis = grid.axes[k]
+            guard axis.boundary == .reflecting, let m = model.velocityAxis(pairedWith: k),
+                  atWall[k] > negativeFraction * largest else { return nil }
+            return String(format: "the density reaches %.2g %% of its maximum at the zero-flux walls of the position axis %@: a reflecting wall there stops the flux %@·ρ at every %@ (ρ = 0 on the wall for %@ ≠ 0), a boundary layer rather than a bounce, and the density near it is an artefact; use boundary = \"specular\" for a hard wall, or widen the box until the density there is negligible",
+                          100 * atWall[k] / largest, axis.name, grid.axes[m].name, grid.axes[m].name, grid.axes[m].name)
+        }
+    }
 }

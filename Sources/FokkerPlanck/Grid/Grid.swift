@@ -8,6 +8,13 @@ public enum BoundaryKind: String, Sendable, CaseIterable, Codable {
     case periodic
     /// ρ = 0 on the wall (Dirichlet): mass leaves through it, so no stationary state exists.
     case absorbing
+    /// Specular reflection, for a position axis of a phase-space model (`langevin`,
+    /// `sgd-momentum`): a particle reaching the wall comes back with its normal velocity reversed,
+    /// ρ(x_w, v) = ρ(x_w, −v), so what flows out at velocity v flows in at −v. Mass is conserved,
+    /// and a Boltzmann density that is even in v is left stationary. (A `reflecting` wall on a
+    /// position axis instead stops the flux v ρ at every v, which forces ρ(x_w, v) = 0 for
+    /// v ≠ 0 — a boundary layer, not a bounce.) Needs the paired velocity axis symmetric about 0.
+    case specular
 }
 
 /// One axis of a uniform cell-centred grid: `cells` cells of width h = (upper − lower)/cells,

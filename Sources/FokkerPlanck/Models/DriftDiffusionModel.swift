@@ -29,9 +29,13 @@ public protocol DriftDiffusionModel: Sendable {
     var hasEquilibriumPotential: Bool { get }
     /// ∇Φ_eq(x), written into `g` (length d); called only when `hasEquilibriumPotential`.
     func equilibriumGradient(at x: [Double], into g: inout [Double])
+    /// For a position axis k of a phase-space model (dx_k = c · v_m dt, no noise on x_k), the
+    /// velocity axis m whose sign a specular wall on k reverses; nil for every other axis.
+    func velocityAxis(pairedWith k: Int) -> Int?
 }
 
 extension DriftDiffusionModel {
+    public func velocityAxis(pairedWith k: Int) -> Int? { nil }
     public var hasEquilibriumPotential: Bool { false }
     public func equilibriumGradient(at x: [Double], into g: inout [Double]) {
         for i in 0..<g.count { g[i] = 0 }

@@ -45,6 +45,9 @@ public struct LangevinModel: DriftDiffusionModel {
         for i in q..<n { d[i * n + i] = friction * temperature / (mass * mass) }
     }
 
+    /// x_i moves with v_i: a specular wall on x_i reverses v_i.
+    public func velocityAxis(pairedWith k: Int) -> Int? { k < positionCount ? positionCount + k : nil }
+
     /// Φ_eq = (U(x) + m|v|²/2)/T, the Boltzmann exponent: −D∇Φ_eq = (0, −γ v/m) is the friction,
     /// which the velocity noise balances; the rest, (v, −∇U/m), is the Hamiltonian transport.
     public var hasEquilibriumPotential: Bool { true }

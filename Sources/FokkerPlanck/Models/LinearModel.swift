@@ -16,18 +16,24 @@ public struct LinearModel: DriftDiffusionModel, Equatable {
     /// and S non-singular: then Φ_eq = ½ (z − c)ᵀ S⁻¹ (z − c) and the drift splits into the part
     /// −D S⁻¹ (z − c) that the noise balances and the circulation (D S⁻¹ − A)(z − c).
     public let equilibriumPrecision: Matrix?
+    /// Position axis → its velocity axis, for the phase-space form of `sgd-momentum` (θ_i moves
+    /// with v_i); empty for a plain OU process. See `velocityAxis(pairedWith:)`.
+    public let velocityAxes: [Int: Int]
 
-    public init(driftMatrix: Matrix, diffusion: Matrix, center: [Double]? = nil, temperature: Double = 1) {
+    public init(driftMatrix: Matrix, diffusion: Matrix, center: [Double]? = nil, temperature: Double = 1,
+                velocityAxes: [Int: Int] = [:]) {
         precondition(driftMatrix.isSquare && diffusion.rows == driftMatrix.rows && diffusion.isSquare)
         self.driftMatrix = driftMatrix
         self.diffusionMatrix = diffusion
         self.center = center ?? [Double](repeating: 0, count: driftMatrix.rows)
         self.temperature = temperature
+        self.velocityAxes = velocityAxes
         let precision = (try? OrnsteinUhlenbeckReference(driftMatrix: driftMatrix, diffusion: diffusion))?.precision
         equilibriumPrecision = precision.flatMap { p in p.elements.allSatisfy(\.isFinite) ? p : nil }
     }
 
     public var hasEquilibriumPotential: Bool { equilibriumPrecision != nil }
+    public func velocityAxis(pairedWith k: Int) -> Int? { velocityAxes[k] }
 
     public func equilibriumGradient(at x: [Double], into g: inout [Double]) {
         guard let p = equilibriumPrecision else { return }

@@ -73,6 +73,7 @@ public struct SGDMomentumParameters: Sendable, Equatable {
             }
         }
         return LinearModel(driftMatrix: a, diffusion: diffusion, center: fixedPoint + [Double](repeating: 0, count: p),
-                           temperature: temperature)
+                           temperature: temperature,
+                           velocityAxes: Dictionary(uniqueKeysWithValues: (0..<p).map { ($0, p + $0) }))
     }
 }

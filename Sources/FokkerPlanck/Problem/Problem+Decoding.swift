@@ -30,6 +30,7 @@ extension Problem {
             grid = try Self.decodeGrid(root.required("grid"), defaults: nil, context: context)
             model = try Self.decodeModel(modelNode, dimension: grid.dimension)
         }
+        try Self.checkSpecularWalls(grid: grid, model: model.coefficients, context: context)
         self.grid = grid
         solver = try Self.decodeSolve(root.optional("solve"))
         let dimension = grid.dimension
@@ -38,6 +39,28 @@ extension Problem {
         self.text = text
         self.source = source
         decodingContext = context
+    }
+
+    /// A specular wall reverses a velocity: it belongs on a position axis of a phase-space model
+    /// whose velocity axis is symmetric about 0 (so that every row of cells at v has its mirror
+    /// at −v).
+    static func checkSpecularWalls(grid: Grid, model: any DriftDiffusionModel, context: DecodingContext) throws {
+        for (k, axis) in grid.axes.enumerated() where axis.boundary == .specular {
+            guard let m = model.velocityAxis(pairedWith: k) else {
+                let positions = (0..<grid.dimension).filter { model.velocityAxis(pairedWith: $0) != nil }.map { grid.axes[$0].name }
+                throw context.error("grid.boundary[\(k)]", positions.isEmpty
+                    ? "a specular wall reverses the velocity of what hits it, so it needs a phase-space model (langevin or sgd-momentum); axis '\(axis.name)' of this model has no velocity — use reflecting"
+                    : "a specular wall belongs on a position axis (\(positions.joined(separator: ", "))), where it reverses the paired velocity; '\(axis.name)' is not one — use reflecting")
+            }
+            let velocity = grid.axes[m]
+            // Cell centres mirror onto each other when lower = −upper; 1e-9 of the width leaves
+            // room for decimal input (−2.4 vs 2.4000000000000004) and none for a real offset.
+            guard abs(velocity.lower + velocity.upper) <= 1e-9 * velocity.length else {
+                throw context.error("grid.lower[\(m)]", String(format:
+                    "a specular wall on '%@' reflects '%@' to −'%@', so the '%@' axis must be symmetric about 0, found [%g, %g]; use lower = −upper",
+                    axis.name, velocity.name, velocity.name, velocity.name, velocity.lower, velocity.upper))
+            }
+        }
     }
 
     // MARK: [grid]
@@ -103,7 +126,7 @@ extension Problem {
             boundaries = try items.map { item in
                 let word = try item.string()
                 guard let kind = BoundaryKind(rawValue: word) else {
-                    throw item.fail("unknown boundary kind '\(word)'; expected reflecting, periodic or absorbing")
+                    throw item.fail("unknown boundary kind '\(word)'; expected reflecting, periodic, absorbing or specular")
                 }
                 return kind
             }

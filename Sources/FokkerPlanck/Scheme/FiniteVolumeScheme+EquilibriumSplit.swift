@@ -22,8 +22,8 @@ import Foundation
 ///   (κ = 1/3): (−ρ_W + 5ρ_P + 2ρ_E)/6 for ū ≥ 0, mirrored for ū < 0. Unlike the centred value
 ///   it damps the odd–even mode that pure transport (no D_kk) leaves undamped, and unlike
 ///   upwinding or fitting it adds no O(h) numerical diffusion along a rotation (items 2–4): its
-///   dissipation is O(|u| h³ ∂⁴ρ). Next to a reflecting or absorbing wall, where the far
-///   neighbour is missing, the face value is centred.
+///   dissipation is O(|u| h³ ∂⁴ρ). Next to a wall, where the far neighbour is missing (or, at
+///   a specular wall, is a mirror image with a kink), the face value is centred.
 ///
 /// Potential differences are integrated from ∇Φ_eq by the scheme's quadrature along each segment,
 /// split and wrapped at a periodic seam, so a Φ_eq that is not periodic (a linear drift on a
@@ -128,7 +128,7 @@ extension FiniteVolumeScheme {
             case .periodic:
                 if i == 0 { minus = cell + (n - 1) * st }
                 if i == n - 1 { plus = cell - (n - 1) * st }
-            case .reflecting, .absorbing:
+            case .reflecting, .absorbing, .specular:
                 if i == 0 { minus = nil; lowerLength = 0.5 * h }
                 if i == n - 1 { plus = nil; upperLength = 0.5 * h }
             }

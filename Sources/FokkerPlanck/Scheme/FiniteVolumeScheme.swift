@@ -31,7 +31,8 @@ import Foundation
 ///
 /// Walls: reflecting F = 0; periodic: the face before cell 0 joins cell n−1 (at a virtual
 /// position lower − h/2); absorbing: ρ = 0 on the wall, so the wall face uses the half segment
-/// ℓ = h/2 between the wall and the cell centre.
+/// ℓ = h/2 between the wall and the cell centre; specular (phase-space positions): the flux out
+/// at velocity v comes back in at −v (`specularWallStencil`).
 public struct FiniteVolumeScheme: Sendable {
     /// How the diagonal part μ_k ρ − ∂_k(D_kk ρ) of a face flux is discretized.
     ///
@@ -230,6 +231,9 @@ extension FiniteVolumeScheme {
             switch ax.boundary {
             case .reflecting:
                 return
+            case .specular:
+                specularWallStencil(axis: k, base: base, transverse: transverse, face: f, scratch: &scratch, into: &stencil)
+                return
             case .periodic:
                 // The segment between the last centre and the first one, across the seam.
                 iLeft = n - 1; iRight = 0
@@ -312,8 +316,9 @@ extension FiniteVolumeScheme {
             case .periodic:
                 if i == 0 { minus = cell + (n - 1) * st }
                 if i == n - 1 { plus = cell - (n - 1) * st }
-            case .reflecting:
-                // One-sided difference into the domain.
+            case .reflecting, .specular:
+                // One-sided difference into the domain. (A specular axis has no noise, so no
+                // D_kj couples to it; it is here for completeness.)
                 if i == 0 {
                     stencil.add(plus, weight * diffusion(cell: plus, k, j) / h)
                     stencil.add(cell, -weight * diffusion(cell: cell, k, j) / h)
@@ -336,5 +341,44 @@ extension FiniteVolumeScheme {
         }
         stencil.add(plus, weight * diffusion(cell: plus, k, j) / (2 * h))
         stencil.add(minus, -weight * diffusion(cell: minus, k, j) / (2 * h))
+    }
+}
+
+extension FiniteVolumeScheme {
+    /// The flux through a specular wall (face 0 or n of position axis k) in the row of cells at
+    /// velocity v (index i_m along the paired velocity axis m; the mirror row i_m' = n_m − 1 − i_m
+    /// is at −v on a velocity axis symmetric about 0).
+    ///
+    /// A ghost row beyond the wall holds the mirror image ρ(x_w − s, v) = ρ(x_w + s, −v), and the
+    /// transport face value is taken from the upwind side only, by linear extrapolation of the
+    /// two cells there, (3ρ_0 − ρ_1)/2: for the outflowing row from its own cells, for the
+    /// inflowing row from its mirror's — the same value. So the flux out at v re-enters at −v
+    /// exactly (the inflow is written as minus the mirror's outflow, so mass is conserved to
+    /// round-off), and the value is second order: the mirrored data have a kink at the wall
+    /// (∂_x flips sign), which a stencil straddling the wall would see as an O(h) error.
+    func specularWallStencil(axis k: Int, base: Int, transverse: [Int], face f: Int,
+                             scratch: inout FaceScratch, into stencil: inout FaceStencil) {
+        // Decoding admits a specular axis only with a velocity partner (`Problem.checkSpecularWalls`).
+        guard let m = model.velocityAxis(pairedWith: k) else { return }
+        let ax = grid.axes[k], n = ax.cells, st = grid.strides[k]
+        let i = transverse[m], mirrorIndex = grid.shape[m] - 1 - i
+        let mirrorBase = base + (mirrorIndex - i) * grid.strides[m]
+        for j in 0..<grid.dimension where j != k { scratch.x[j] = grid.axes[j].centre(transverse[j]) }
+        scratch.x[k] = f == 0 ? ax.lower : ax.upper
+        model.drift(at: scratch.x, into: &scratch.mu)
+        let own = scratch.mu[k]
+        scratch.x[m] = grid.axes[m].centre(mirrorIndex)
+        model.drift(at: scratch.x, into: &scratch.mu)
+        let mirror = scratch.mu[k]
+        func outward(_ u: Double) -> Bool { f == 0 ? u < 0 : u > 0 }
+        // The two cells of a row nearest the wall, nearest first.
+        func wallCells(_ row: Int) -> (Int, Int) { f == 0 ? (row, row + st) : (row + (n - 1) * st, row + (n - 2) * st) }
+        if outward(own) {
+            let (c0, c1) = wallCells(base)
+            stencil.add(c0, 1.5 * own); stencil.add(c1, -0.5 * own)
+        } else if outward(mirror) {
+            let (c0, c1) = wallCells(mirrorBase)
+            stencil.add(c0, -1.5 * mirror); stencil.add(c1, 0.5 * mirror)
+        }
     }
 }

@@ -56,7 +56,13 @@ public final class SeparableDecomposition: @unchecked Sendable {
         groups = try Self.split(grid: grid, model: scheme.model)
         var operators: [SparseMatrix] = [], subGrids: [Grid] = []
         for group in groups {
-            let subGrid = Grid(axes: group.map { grid.axes[$0] })
+            // A specular wall needs its velocity axis in the same group; without it the
+            // preconditioner's piece is closed by a zero-flux wall instead.
+            let subGrid = Grid(axes: group.map { k in
+                let axis = grid.axes[k]
+                guard axis.boundary == .specular, let m = scheme.model.velocityAxis(pairedWith: k), !group.contains(m) else { return axis }
+                return Axis(name: axis.name, lower: axis.lower, upper: axis.upper, cells: axis.cells, boundary: .reflecting)
+            })
             guard subGrid.cellCount <= Self.maxGroupCells else {
                 throw FokkerPlanckError.solverFailed("the iterative solver's preconditioner would need a dense \(subGrid.cellCount)² eigen-decomposition (more than \(Self.maxGroupCells) cells on the axes \(group.map { grid.axes[$0].name }.joined(separator: ", "))); use fewer cells")
             }
@@ -333,6 +339,10 @@ struct RestrictedModel: DriftDiffusionModel {
         var all = [Double](repeating: 0, count: base.dimension)
         base.equilibriumGradient(at: full, into: &all)
         for (k, axis) in axes.enumerated() { g[k] = all[axis] }
+    }
+
+    func velocityAxis(pairedWith k: Int) -> Int? {
+        base.velocityAxis(pairedWith: axes[k]).flatMap { axes.firstIndex(of: $0) }
     }
 
     func drift(at x: [Double], into mu: inout [Double]) {
