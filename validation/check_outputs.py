@@ -301,6 +301,13 @@ def check_evolution(fpsolve, workdir, checks):
         # Second-order scheme at 80² (h = 0.125): `fpsolve validate` measures 1.4e-2 as the worst
         # frame; twice that bounds it, far below a wrong time axis or frame order (errors of order 1).
         checks.check(f"evolve: frame at t = {t:g} matches the closed form (L1 ≤ 2.8e-2)", l1 <= 2.8e-2, f"{l1:.3e}")
+        # The file's own per-frame error estimate (issue 9) bounds the true error within 2×.
+        estimate = float(ds["estimated_error"].values[frame])
+        checks.check(f"evolve: L1 at t = {t:g} ≤ 2 × the frame's estimated_error, and the estimate ≤ 2 × L1",
+                     np.isfinite(estimate) and l1 <= 2 * estimate and estimate <= 2 * l1, f"L1 {l1:.3e}, estimate {estimate:.3e}")
+        checks.check("evolve: root estimated_error is the largest frame estimate",
+                     abs(float(ds.attrs["estimated_error"]) - np.nanmax(ds["estimated_error"].values)) <= 1e-15,
+                     f"{float(ds.attrs['estimated_error'])} vs {np.nanmax(ds['estimated_error'].values)}")
         stored_mean = [float(ds["mean_x"].values[frame]), float(ds["mean_y"].values[frame])]
         checks.check("evolve: /mean_x, /mean_y match m(t) to the discretization error (≤ 1e-2)",
                      np.max(np.abs(np.array(stored_mean) - mean)) <= 1e-2, f"{stored_mean} vs {mean}")

@@ -42,8 +42,19 @@ struct Evolve: ParsableCommand {
         let scheme = FiniteVolumeScheme(grid: problem.grid, model: problem.model.coefficients)
         var evolution = Evolution(scheme: scheme, settings: settings, startTime: startTime)
         evolution.linearSolver = problem.solver.method
-        let writer = try EvolutionWriter(problem: problem, scheme: scheme, target: output, initialWarnings: initialWarnings)
         let signals = SignalWatch()
+        // The error estimate's two coarse runs go first (about 1.5 · 2^{−d} of the run).
+        if !quiet && !json { Terminal.progress("fpsolve: estimating the error (two runs on the grid coarsened by two) …") }
+        var estimator: EvolutionErrorEstimator? = nil
+        var missingEstimate: String? = nil
+        do {
+            estimator = try EvolutionErrorEstimator(evolution: evolution, initial: initial, shouldStop: { signals.received != 0 })
+            if estimator == nil { missingEstimate = "no error estimate: an axis has fewer than 6 cells, too few to coarsen by two" }
+        } catch {
+            missingEstimate = "no error estimate: the run on the grid coarsened by two failed (\(error)); a grid that coarse does not resolve the density, so this one may not either: check it on a finer grid"
+        }
+        let writer = try EvolutionWriter(problem: problem, scheme: scheme, target: output, initialWarnings: initialWarnings,
+                                         estimator: estimator, missingEstimate: missingEstimate)
         let progress = ProgressLine(enabled: !quiet && !json && Terminal.stderrIsTerminal)
 
         let summary: EvolutionSummary
@@ -72,6 +83,11 @@ struct Evolve: ParsableCommand {
                 "frames": summary.framesWritten, "steps": summary.steps, "dt": summary.dt, "t_final": summary.finalTime,
                 "mass_drift": summary.massDrift, "most_negative_density": summary.mostNegativeDensity,
                 "scheme": settings.scheme.rawValue, "warnings": writer.warnings,
+                "estimated_error": estimator?.worst.map { $0.total as Any } ?? NSNull(),
+                "estimated_error_space": estimator?.worst.map { $0.space as Any } ?? NSNull(),
+                "estimated_error_time": estimator?.worst.map { $0.time as Any } ?? NSNull(),
+                "estimated_error_at_time": estimator?.worst.map { $0.at as Any } ?? NSNull(),
+                "error_estimate_seconds": estimator.map { $0.seconds as Any } ?? NSNull(),
             ]
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         } else if !quiet {
@@ -81,10 +97,19 @@ struct Evolve: ParsableCommand {
                   scheme    \(settings.scheme.rawValue), dt = \(String(format: "%g", summary.dt)), \(summary.steps) steps, t = \(String(format: "%g", startTime)) → \(String(format: "%g", summary.finalTime))
                   time      \(String(format: "%.3f", summary.seconds)) s
                   mass      drift \(String(format: "%.2e", summary.massDrift)) over the run; most negative ρ \(String(format: "%.2e", summary.mostNegativeDensity))
+                  error     \(errorLine(estimator))
                   output    \(target.printable) (\(summary.framesWritten) frames)
                 """)
         }
     }
+}
+
+/// The summary's error line: the largest estimate over the frames, its parts and where it is.
+func errorLine(_ estimator: EvolutionErrorEstimator?) -> String {
+    guard let estimator, let worst = estimator.worst else { return "no estimate (see the warnings)" }
+    return String(format: "≈ %.2e relative L1 of ρ at worst (t = %g: space %.1e, time %.1e; %@ cells, dt′ = %g, %.3f s)",
+                  worst.total, worst.at, worst.space, worst.time,
+                  estimator.coarseCells.map(String.init).joined(separator: "×"), estimator.companionDt, estimator.seconds)
 }
 
 /// Records SIGINT / SIGTERM instead of dying, so that a run can stop where nothing is lost.

@@ -37,8 +37,17 @@ public final class EvolutionWriter: EvolutionObserver {
     public var warnings: [String] { initialWarnings + solutionWarnings }
 
     /// Writes to a checked target (`OutputTarget`: what may be replaced was decided before the work).
-    public init(problem: Problem, scheme: FiniteVolumeScheme, target checked: OutputTarget, initialWarnings: [String] = []) throws {
+    /// The error estimate, fed every frame by the writer and recorded with it (`estimated_error`
+    /// per frame, the worst as root attributes); nil when there is none.
+    let estimator: EvolutionErrorEstimator?
+    /// Why there is no estimate, for the warnings (nil when there is one).
+    let missingEstimate: String?
+
+    public init(problem: Problem, scheme: FiniteVolumeScheme, target checked: OutputTarget, initialWarnings: [String] = [],
+                estimator: EvolutionErrorEstimator? = nil, missingEstimate: String? = nil) throws {
         self.initialWarnings = initialWarnings
+        self.estimator = estimator
+        self.missingEstimate = missingEstimate
         let target = checked.path
         self.problem = problem
         self.scheme = scheme
@@ -115,6 +124,11 @@ public final class EvolutionWriter: EvolutionObserver {
             let (na, nb) = (grid.axes[a].name, grid.axes[b].name)
             scalars.append(("covariance_\(na)_\(nb)", diagnostics.covariance[a * d + b], "covariance of \(na) and \(nb)"))
         } }
+        if let estimator {
+            try estimator.observe(frame: frame, time: t, density: density, diagnostics: diagnostics)
+            scalars.append(("estimated_error", estimator.total(frame: frame),
+                            "estimated relative L1 error of the density (space + time; NaN where not compared)"))
+        }
         for (name, value, description) in scalars {
             let id = try frameSeries(name, spatial: false, attributes: [("long_name", .string(description)), ("units", .string("1"))])
             try file.appendFrame(id, index: frame, frameShape: [], values: [value])
@@ -133,6 +147,15 @@ public final class EvolutionWriter: EvolutionObserver {
         var root = StationaryOutput.commonAttributes(problem: problem, solver: solver, factorization: stats)
         if let summary {
             solutionWarnings = ResolutionWarnings.solution(mostNegative: summary.mostNegativeDensity, largest: largestDensity, evolving: true)
+                + (estimator?.warnings(threshold: problem.solver.errorThreshold) ?? [])
+                + (missingEstimate.map { [$0] } ?? [])
+        }
+        let worst = estimator?.worst
+        root += [("estimated_error", .double(worst?.total ?? .nan)), ("estimated_error_space", .double(worst?.space ?? .nan)),
+                 ("estimated_error_time", .double(worst?.time ?? .nan)), ("estimated_error_at_time", .double(worst?.at ?? .nan))]
+        if let estimator {
+            root += [("error_estimate_cells", .integers(estimator.coarseCells)), ("error_estimate_dt", .double(estimator.companionDt)),
+                     ("error_estimate_seconds", .double(estimator.seconds))]
         }
         root += [("complete", .integer(complete ? 1 : 0)), ("frames", .integer(frames)),
                  ("warnings", .string(warnings.joined(separator: "\n")))]

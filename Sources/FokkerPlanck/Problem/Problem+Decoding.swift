@@ -7,7 +7,8 @@ extension Problem {
     /// take; and their prefixes, followed by other axis names.
     static let reservedNames: Set<String> = ["time", "density", "potential", "mass", "min_density", "stationary_covariance",
                                              "kunin_covariance", "hessian", "gradient_noise", "axis_row", "axis_column",
-                                             "parameter_row", "parameter_column", "modified_loss"]
+                                             "parameter_row", "parameter_column", "modified_loss",
+                                             "estimated_error"]
     static let reservedPrefixes = ["current_", "velocity_", "mean_", "covariance_", "marginal_"]
 
     init(table: TOMLTable, context: DecodingContext, text: String, source: String) throws {

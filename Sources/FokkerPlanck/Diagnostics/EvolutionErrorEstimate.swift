@@ -1,0 +1,153 @@
+import Foundation
+
+/// An a posteriori error estimate for an evolution, frame by frame, split into its space and time
+/// parts (the evolve counterpart of `ErrorEstimate`).
+///
+/// Before the run, the problem is evolved twice more on the grid coarsened by two (n → ⌊n/2⌋):
+/// once with the run's own Δt and once with a companion step Δt′ (half the steps per frame, or
+/// twice as many when a frame is one step). Then at every compared frame
+///
+/// * **space**: ‖ρ_h − I ρ_2h‖₁ / ‖ρ_h‖₁ / (2^p − 1), p = 2 — the fine run against the coarse one
+///   with the same Δt, whose time errors (the same to leading order) cancel;
+/// * **time**: ‖ρ_2h,Δt − ρ_2h,Δt′‖₁ / ‖ρ_2h,Δt‖₁ · Δt^q / |Δt^q − Δt′^q|, q the scheme's order
+///   (2 for Crank–Nicolson and BDF2, 1 for implicit Euler) — the time error of the coarse run,
+///   which the time error of the fine run equals to leading order (it depends on the smooth
+///   solution, not on h).
+///
+/// The estimate is their sum. It assumes the asymptotic orders; an under-resolved start (a
+/// narrow Gaussian, a sharp step of Crank–Nicolson) shows up as large early values, which is
+/// true of the fine run as well. The coarse runs cost about 1.5 · 2^{−d} of the fine run.
+public final class EvolutionErrorEstimator: EvolutionObserver {
+    public let coarseCells: [Int]
+    /// The companion time step Δt′ of the second coarse run.
+    public let companionDt: Double
+    public let order: (space: Double, time: Double)
+    /// Estimated relative L1 errors of ρ per frame of the fine run (NaN where not compared).
+    public private(set) var space: [Double]
+    public private(set) var time: [Double]
+    public private(set) var seconds: Double
+    /// The time of every frame observed.
+    private var frameTimes: [Int: Double] = [:]
+
+    let fineGrid: Grid
+    let coarseGrid: Grid
+    /// Coarse frames kept for comparison, by fine frame index.
+    var coarseFrames: [Int: [Double]] = [:]
+
+    /// At most this many coarse values are kept (2 × 10⁷ doubles, 160 MB): with more frames the
+    /// comparison is made every k-th frame (and at the last).
+    public static let maximumStoredValues = 20_000_000
+
+    /// Runs the two coarse evolutions. nil when an axis is too coarse to coarsen (fewer than 6
+    /// cells); throws when a coarse run fails.
+    public init?(evolution: Evolution, initial: [Double], shouldStop: () -> Bool = { false }) throws {
+        let grid = evolution.scheme.grid
+        guard let coarseGrid = ErrorEstimate.coarseGrid(of: grid) else { return nil }
+        let start = DispatchTime.now()
+        fineGrid = grid
+        self.coarseGrid = coarseGrid
+        coarseCells = coarseGrid.shape
+        let settings = evolution.settings
+        order = (ErrorEstimate.assumedOrder, settings.scheme == .implicitEuler ? 1 : 2)
+
+        // The initial state on the coarse grid: a Gaussian or uniform one sampled there as on the
+        // fine grid; a delta (a Gaussian of the fine grid's width) or a file's density
+        // interpolated from the fine one, with its mass.
+        var coarseInitial: [Double]
+        switch settings.initial {
+        case .gaussian?, .uniform?:
+            coarseInitial = try settings.initial!.density(on: coarseGrid).density
+        default:
+            coarseInitial = ErrorEstimate.interpolate(initial, from: grid, to: coarseGrid)
+            let scale = grid.integrate(initial) / coarseGrid.integrate(coarseInitial)
+            if scale.isFinite { for c in coarseInitial.indices { coarseInitial[c] *= scale } }
+        }
+
+        let frames = max(settings.frames, 1)
+        let every = max(1, Int((Double(frames) * Double(coarseGrid.cellCount) / Double(Self.maximumStoredValues / 2)).rounded(.up)))
+        func kept(_ frame: Int) -> Bool { frame % every == 0 || frame == frames - 1 }
+
+        let scheme = FiniteVolumeScheme(grid: coarseGrid, model: evolution.scheme.model, driftFlux: evolution.scheme.driftFlux)
+        var same = Evolution(scheme: scheme, settings: settings, startTime: evolution.startTime)
+        same.linearSolver = evolution.linearSolver
+        let sameFrames = KeptFrames(keep: kept)
+        _ = try same.run(initial: coarseInitial, observers: [sameFrames], shouldStop: shouldStop)
+
+        var companionSettings = settings
+        let frameLength = settings.tEnd / Double(max(frames - 1, 1))
+        let companionSteps = evolution.stepsPerFrame >= 2 ? evolution.stepsPerFrame / 2 : 2
+        companionSettings.dt = frameLength / Double(companionSteps)
+        var companion = Evolution(scheme: scheme, settings: companionSettings, startTime: evolution.startTime)
+        companion.linearSolver = evolution.linearSolver
+        companionDt = companion.dt
+        let companionFrames = KeptFrames(keep: kept)
+        _ = try companion.run(initial: coarseInitial, observers: [companionFrames], shouldStop: shouldStop)
+
+        space = [Double](repeating: .nan, count: frames)
+        time = [Double](repeating: .nan, count: frames)
+        let factor = abs(pow(evolution.dt, order.time) - pow(companionDt, order.time)) / pow(evolution.dt, order.time)
+        for (frame, a) in sameFrames.frames {
+            guard let b = companionFrames.frames[frame] else { continue }
+            time[frame] = Self.relativeL1(a, b) / factor
+        }
+        coarseFrames = sameFrames.frames
+        seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
+    }
+
+    public func observe(frame: Int, time t: Double, density: [Double], diagnostics: FrameDiagnostics) throws {
+        frameTimes[frame] = t
+        // The initial state is the data, not an approximation (both parts are 0 there).
+        if frame == 0 { space[0] = 0; time[0] = 0; coarseFrames[0] = nil; return }
+        guard let coarse = coarseFrames.removeValue(forKey: frame) else { return }
+        let start = DispatchTime.now()
+        let interpolated = ErrorEstimate.interpolate(coarse, from: coarseGrid, to: fineGrid)
+        space[frame] = Self.relativeL1(density, interpolated) / (pow(2, order.space) - 1)
+        seconds += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
+    }
+
+    /// The estimate of a frame (NaN when that frame was not compared).
+    public func total(frame: Int) -> Double {
+        frame < space.count ? space[frame] + time[frame] : .nan
+    }
+
+    /// The largest estimate over the compared frames, with its parts and the frame it is at.
+    public var worst: (total: Double, space: Double, time: Double, at: Double)? {
+        var best: (Double, Double, Double, Double)? = nil
+        for frame in space.indices where !total(frame: frame).isNaN {
+            guard let t = frameTimes[frame] else { continue }
+            if best == nil || total(frame: frame) > best!.0 { best = (total(frame: frame), space[frame], time[frame], t) }
+        }
+        return best
+    }
+
+    /// The estimate above the threshold, saying whether to refine space or time.
+    public func warnings(threshold: Double) -> [String] {
+        guard let worst, !(worst.total <= threshold) else { return [] }
+        let hint = worst.time > worst.space
+            ? "mostly from the time steps: use a smaller dt"
+            : "mostly from the grid: use more cells"
+        return [String(format: "the estimated relative L1 error of ρ reaches %.2g at t = %g (space %.2g, time %.2g), above the threshold %.2g ([solve] error_threshold); %@, or widen the threshold if that accuracy is enough",
+                       worst.total, worst.at, worst.space, worst.time, threshold, hint)]
+    }
+
+    static func relativeL1(_ a: [Double], _ b: [Double]) -> Double {
+        var difference = 0.0, norm = 0.0
+        for c in a.indices {
+            difference += abs(a[c] - b[c])
+            norm += abs(a[c])
+        }
+        return difference / max(norm, .leastNormalMagnitude)
+    }
+}
+
+/// Keeps the frames that `keep` selects.
+final class KeptFrames: EvolutionObserver {
+    let keep: (Int) -> Bool
+    var frames: [Int: [Double]] = [:]
+
+    init(keep: @escaping (Int) -> Bool) { self.keep = keep }
+
+    func observe(frame: Int, time: Double, density: [Double], diagnostics: FrameDiagnostics) throws {
+        if keep(frame) { frames[frame] = density }
+    }
+}
