@@ -4,8 +4,9 @@
 Every `fpsolve solve` also solves the problem on the grid coarsened by two (and by four, when it
 can) to estimate its own error (issue 9; target: ≤ 30 % of the solve). For each problem and grid,
 `fpsolve solve --json` is run once; reported: the fine solve (assembly + factor/GMRES), the
-estimate's coarse solves, their ratio, and the estimate next to the order it used. The reference
-of the ratio is the same process's own fine solve. Measures; asserts nothing.
+estimate's coarse solves, their ratio, and the estimate. The reference of the ratio is the same
+process's own fine solve. `fpsolve evolve` likewise runs twice on the grid coarsened by two (the
+run's Δt and twice it): its rows compare those runs with the fine run. Measures; asserts nothing.
 
 Usage: bench_error_estimate.py --fpsolve BIN
 """
@@ -24,6 +25,12 @@ CASES = [
     ("grids/sgd-momentum-p1.toml", "400,400"),
     ("grids/langevin-double-well.toml", "320,320"),
     ("grids/sgd-momentum-p2.toml", "24,24,24,24"),
+]
+EVOLVE_CASES = [
+    ("grids/ou2d-transient.toml", "160,160"),
+    ("grids/ou2d-transient.toml", "320,320"),
+    ("grids/sgd-momentum-p1-transient.toml", "128,128"),
+    ("grids/sgd-momentum-p2-transient.toml", "16,16,16,16"),
 ]
 
 
@@ -44,6 +51,17 @@ def main():
             solve = summary["assembly_seconds"] + summary["solve_seconds"]
             estimate = summary["error_estimate_seconds"]
             print(f"{Path(problem).stem:<34} {cells:<14} {solve:>9.3f} {estimate:>11.3f} {estimate / solve:>7.1%} {summary['estimated_error']:>10.2e}")
+        print(f"\n{'evolve problem':<34} {'cells':<14} {'run s':>9} {'estimate s':>11} {'ratio':>7} {'estimate':>10}")
+        for problem, cells in EVOLVE_CASES:
+            out = Path(tmp) / "bench-evolve.h5"
+            run = subprocess.run([args.fpsolve, "evolve", str(ROOT / problem), "--cells", cells, "-o", str(out), "--json", "--force"],
+                                 capture_output=True, text=True)
+            if run.returncode != 0:
+                print(f"{problem:<34} {cells:<14} failed: {run.stderr.strip()[:80]}")
+                continue
+            summary = json.loads(run.stdout)
+            fine, estimate = summary["wall_seconds"], summary["error_estimate_seconds"]
+            print(f"{Path(problem).stem:<34} {cells:<14} {fine:>9.3f} {estimate:>11.3f} {estimate / fine:>7.1%} {summary['estimated_error']:>10.2e}")
 
 
 if __name__ == "__main__":
