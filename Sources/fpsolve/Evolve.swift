@@ -39,9 +39,9 @@ struct Evolve: ParsableCommand {
         let initialWarnings = ResolutionWarnings.initial(initial, grid: problem.grid)
         for warning in initialWarnings { Terminal.error("fpsolve: warning: " + warning) }
 
-        let scheme = FiniteVolumeScheme(grid: problem.grid, model: problem.model.coefficients)
-        var evolution = Evolution(scheme: scheme, settings: settings, startTime: startTime)
-        evolution.linearSolver = problem.solver.method
+        let discretization = problem.discretization()
+        var evolution = Evolution(discretization: discretization, settings: settings, startTime: startTime)
+        evolution.solver = problem.solver
         let signals = SignalWatch()
         // The error estimate's two coarse runs go first (about 1.5 · 2^{−d} of the run).
         if !quiet && !json { Terminal.progress("fpsolve: estimating the error (two runs on the grid coarsened by two) …") }
@@ -53,7 +53,7 @@ struct Evolve: ParsableCommand {
         } catch {
             missingEstimate = "no error estimate: the run on the grid coarsened by two failed (\(error)); a grid that coarse does not resolve the density, so this one may not either: check it on a finer grid"
         }
-        let writer = try EvolutionWriter(problem: problem, scheme: scheme, target: output, initialWarnings: initialWarnings,
+        let writer = try EvolutionWriter(problem: problem, discretization: discretization, target: output, initialWarnings: initialWarnings,
                                          estimator: estimator, missingEstimate: missingEstimate)
         let progress = ProgressLine(enabled: !quiet && !json && Terminal.stderrIsTerminal)
 

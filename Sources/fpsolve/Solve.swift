@@ -24,8 +24,8 @@ struct Solve: ParsableCommand {
         let target = output.path
 
         if !quiet && !json { Terminal.progress("fpsolve: \(problem.grid.cellCount) cells, assembling and factorizing …") }
-        let scheme = FiniteVolumeScheme(grid: problem.grid, model: problem.model.coefficients)
-        let solution = try problem.solver.solve(scheme)
+        let discretization = problem.discretization()
+        let solution = try problem.solver.solve(discretization)
         if !quiet && !json { Terminal.progress("fpsolve: estimating the error (solve on the grid coarsened by two) …") }
         let (estimate, estimateWarnings) = ErrorEstimate.run(for: solution, solver: problem.solver)
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9

@@ -51,7 +51,7 @@ final class AnalyticReferenceTests: XCTestCase {
         for n in [40, 80, 160] {
             let grid = makeGrid(lower: half.map { -$0 }, upper: half, cells: [n, n])
             let solution = try StationarySolver().solve(FiniteVolumeScheme(grid: grid, model: model))
-            let j = solution.scheme.cellCurrents(solution.density)
+            let j = solution.discretization.currents(of: solution.state)
             currents.append(grid.integrate(zip(j[0], j[1]).map { abs($0) + abs($1) }))
             spacings.append(grid.spacing.max()!)
         }

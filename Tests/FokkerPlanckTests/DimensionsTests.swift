@@ -14,7 +14,7 @@ final class DimensionsTests: XCTestCase {
         // round-off (n · 1e-16).
         for error in study.errors { XCTAssertLessThan(error.density, 1e-13); XCTAssertLessThan(error.potential, 1e-13) }
         // 1-d zero-flux: the stationary current vanishes identically (to round-off).
-        let current = study.solutions[2].scheme.cellCurrents(study.solutions[2].density)[0]
+        let current = study.solutions[2].discretization.currents(of: study.solutions[2].state)[0]
         XCTAssertLessThan(current.map(abs).max()!, 1e-12)
     }
 

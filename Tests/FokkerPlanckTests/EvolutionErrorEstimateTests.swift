@@ -12,7 +12,7 @@ final class EvolutionErrorEstimateTests: XCTestCase {
         let grid = Grid(axes: [Axis(name: "x", lower: -3, upper: 3, cells: cells, boundary: .reflecting)])
         let initial = EvolveSettings.InitialCondition.gaussian(mean: [-1], covariance: Matrix([[0.05]]))
         let settings = EvolveSettings(tEnd: 1, dt: dt, scheme: scheme, frames: 11, initial: initial)
-        let evolution = Evolution(scheme: FiniteVolumeScheme(grid: grid, model: model), settings: settings)
+        let evolution = Evolution(discretization: FiniteVolumeScheme(grid: grid, model: model), settings: settings)
         let start = try initial.density(on: grid).density
         let estimator = try XCTUnwrap(EvolutionErrorEstimator(evolution: evolution, initial: start))
         let recorder = FrameCollector()

@@ -15,7 +15,7 @@ final class GridRegimeTests: XCTestCase {
         for n in [50, 51] {
             let (grid, model) = ring(cells: n, centre: 0)
             let solution = try StationarySolver().solve(FiniteVolumeScheme(grid: grid, model: model))
-            let current = solution.scheme.cellCurrents(solution.density)[0]
+            let current = solution.discretization.currents(of: solution.state)[0]
             // Round-off: the fluxes are differences of O(1) terms, 1e-16 each.
             XCTAssertLessThan(current.map(abs).max()!, 1e-13, "n = \(n)")
         }
@@ -24,7 +24,7 @@ final class GridRegimeTests: XCTestCase {
             let (grid, model) = ring(cells: n, centre: 0.3)
             let solution = try StationarySolver().solve(FiniteVolumeScheme(grid: grid, model: model))
             let exact = try SeparableStationaryReference(model: model, grid: grid).ringCurrent(0)
-            let current = solution.scheme.cellCurrents(solution.density)[0]
+            let current = solution.discretization.currents(of: solution.state)[0]
             errors.append(current.map { abs($0 - exact) }.max()! / abs(exact))
         }
         for (coarse, fine) in zip(errors, errors.dropFirst()) {

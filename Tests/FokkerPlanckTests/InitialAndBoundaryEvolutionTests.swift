@@ -44,7 +44,7 @@ final class InitialAndBoundaryEvolutionTests: XCTestCase {
             // Δt small enough (Crank–Nicolson, error ~ (π²D Δt)² / 12 ≈ 1e-9) that space dominates.
             let settings = EvolveSettings(tEnd: t, dt: 1e-4, scheme: .crankNicolson, frames: 2, initial: nil)
             let recorder = FrameCollector()
-            _ = try Evolution(scheme: FiniteVolumeScheme(grid: grid, model: model), settings: settings)
+            _ = try Evolution(discretization: FiniteVolumeScheme(grid: grid, model: model), settings: settings)
                 .run(initial: initial, observers: [recorder])
             let exact = exp(-Double.pi * Double.pi * d * t) * grid.integrate(initial)
             errors.append(abs(recorder.diagnostics.last!.mass - exact))
@@ -99,10 +99,10 @@ final class InitialAndBoundaryEvolutionTests: XCTestCase {
             if let name {
                 let target = try OutputTarget(checking: directory.appendingPathComponent(name).path, keyPath: "path", inputs: [],
                                               force: false, estimatedBytes: 0)
-                writer = try EvolutionWriter(problem: problem, scheme: scheme, target: target)
+                writer = try EvolutionWriter(problem: problem, discretization: scheme, target: target)
                 observers.append(writer!)
             }
-            let summary = try Evolution(scheme: scheme, settings: settings).run(initial: density, observers: observers)
+            let summary = try Evolution(discretization: scheme, settings: settings).run(initial: density, observers: observers)
             try writer?.finish(summary)
             return collector
         }

@@ -135,15 +135,15 @@ final class IterativeEvolutionTests: XCTestCase {
         let initial = try settings.initial!.density(on: grid).density
         final class Last: EvolutionObserver {
             var density: [Double] = []
-            func observe(frame: Int, time: Double, density: [Double], diagnostics: FrameDiagnostics) throws { self.density = density }
+            func observe(frame: Int, time: Double, state: [Double], density: [Double], diagnostics: FrameDiagnostics) throws { self.density = density }
         }
         var results: [[Double]] = []
         var iterations = 0
         for method in [StationarySolver.Method.direct, .iterative] {
             for scheme_ in [EvolveSettings.Scheme.crankNicolson, .bdf2] {
                 settings.scheme = scheme_
-                var evolution = Evolution(scheme: scheme, settings: settings)
-                evolution.linearSolver = method
+                var evolution = Evolution(discretization: scheme, settings: settings)
+                evolution.solver.method = method
                 let last = Last()
                 let summary = try evolution.run(initial: initial, observers: [last])
                 XCTAssertLessThan(summary.massDrift, 1e-11, "\(method) \(scheme_)")

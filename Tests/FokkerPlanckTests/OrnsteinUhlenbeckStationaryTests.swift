@@ -30,7 +30,7 @@ final class OrnsteinUhlenbeckStationaryTests: XCTestCase {
             // Residual of a backward-stable sparse LU: round-off × growth.
             XCTAssertLessThan(solution.residual, 1e-12)
             // Discrete divergence of the stationary face fluxes, relative to the flux magnitudes.
-            let (divergence, scale) = solution.scheme.fluxDivergence(solution.density)
+            let (divergence, scale) = (solution.discretization as! FiniteVolumeScheme).fluxDivergence(solution.density)
             XCTAssertLessThan(divergence.map(abs).max()! / scale, 1e-10)
             errors.append(stationaryErrors(solution, reference: reference))
             print("OU 2-d n=\(n): min ρ \(solution.minimumDensity), residual \(solution.residual)")

@@ -22,7 +22,7 @@ final class SpecularWallTests: XCTestCase {
             let solution = try StationarySolver().solve(FiniteVolumeScheme(grid: grid, model: model))
             XCTAssertEqual(grid.integrate(solution.density), 1, accuracy: 1e-12)
             let exact = LangevinBoltzmann(model: model, box: grid)
-            let currents = solution.scheme.cellCurrents(solution.density)
+            let currents = solution.discretization.currents(of: solution.state)
             var difference = [Double](repeating: 0, count: grid.cellCount), size = difference
             var z = [0.0, 0.0]
             for c in 0..<grid.cellCount {
@@ -77,7 +77,7 @@ final class SpecularWallTests: XCTestCase {
             .density(on: grid).density
         let settings = EvolveSettings(tEnd: 12, dt: 0.01, scheme: .bdf2, frames: 7, initial: nil)
         let recorder = FrameCollector()
-        let summary = try Evolution(scheme: scheme, settings: settings).run(initial: initial, observers: [recorder])
+        let summary = try Evolution(discretization: scheme, settings: settings).run(initial: initial, observers: [recorder])
         // Each step's solve changes the mass by its residual's sum (~1e-16 · √n); 1200 steps.
         XCTAssertLessThan(summary.massDrift, 1e-12)
         let stationary = try StationarySolver().solve(scheme).density

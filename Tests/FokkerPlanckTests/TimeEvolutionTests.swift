@@ -17,7 +17,7 @@ final class TimeEvolutionTests: XCTestCase {
         let initial = EvolveSettings.InitialCondition.gaussian(mean: mean0, covariance: covariance0)
         let settings = EvolveSettings(tEnd: 2, dt: dt, scheme: scheme, frames: 5, initial: initial)
         let recorder = FrameCollector()
-        let evolution = Evolution(scheme: FiniteVolumeScheme(grid: grid, model: model), settings: settings)
+        let evolution = Evolution(discretization: FiniteVolumeScheme(grid: grid, model: model), settings: settings)
         let summary = try evolution.run(initial: try initial.density(on: grid).density, observers: [recorder])
         return (grid, recorder, summary)
     }
@@ -102,7 +102,7 @@ final class TimeEvolutionTests: XCTestCase {
         let settings = EvolveSettings(tEnd: 20, dt: 0.05, scheme: .bdf2, frames: 2, initial: initial)
         let recorder = FrameCollector()
         let scheme = FiniteVolumeScheme(grid: grid, model: model)
-        _ = try Evolution(scheme: scheme, settings: settings).run(initial: try initial.density(on: grid).density, observers: [recorder])
+        _ = try Evolution(discretization: scheme, settings: settings).run(initial: try initial.density(on: grid).density, observers: [recorder])
         let stationary = try StationarySolver().solve(scheme)
         let difference = l1(recorder.densities.last!, stationary.density, grid)
         print("t = 20 vs stationary solve: L1 \(difference)")

@@ -129,14 +129,11 @@ extension StationarySolver {
     /// Solves the problem again on the grid coarsened by two and compares (`ErrorEstimate`). nil
     /// when the grid is too coarse to coarsen; throws when the coarse solve fails.
     public func estimateError(of solution: StationarySolution) throws -> ErrorEstimate? {
-        guard let coarseGrid = ErrorEstimate.coarseGrid(of: solution.grid) else { return nil }
+        guard let coarser = solution.discretization.coarsened() else { return nil }
         let start = DispatchTime.now()
-        let scheme = FiniteVolumeScheme(grid: coarseGrid, model: solution.scheme.model, driftFlux: solution.scheme.driftFlux)
-        let coarse = try solve(scheme)
+        let coarse = try solve(coarser)
         var coarsest: StationarySolution? = nil
-        if let grid = ErrorEstimate.coarseGrid(of: coarseGrid) {
-            coarsest = try? solve(FiniteVolumeScheme(grid: grid, model: solution.scheme.model, driftFlux: solution.scheme.driftFlux))
-        }
+        if let coarsest_ = coarser.coarsened() { coarsest = try? solve(coarsest_) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
         return ErrorEstimate(fine: solution, coarse: coarse, coarsest: coarsest, seconds: seconds)
     }

@@ -41,8 +41,9 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
     /// Runs the two coarse evolutions. nil when an axis is too coarse to coarsen (fewer than 6
     /// cells); throws when a coarse run fails.
     public init?(evolution: Evolution, initial: [Double], shouldStop: () -> Bool = { false }) throws {
-        let grid = evolution.scheme.grid
-        guard let coarseGrid = ErrorEstimate.coarseGrid(of: grid) else { return nil }
+        let grid = evolution.discretization.grid
+        guard let coarse = evolution.discretization.coarsened() else { return nil }
+        let coarseGrid = coarse.grid
         let start = DispatchTime.now()
         fineGrid = grid
         self.coarseGrid = coarseGrid
@@ -67,9 +68,8 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         let every = max(1, Int((Double(frames) * Double(coarseGrid.cellCount) / Double(Self.maximumStoredValues / 2)).rounded(.up)))
         func kept(_ frame: Int) -> Bool { frame % every == 0 || frame == frames - 1 }
 
-        let scheme = FiniteVolumeScheme(grid: coarseGrid, model: evolution.scheme.model, driftFlux: evolution.scheme.driftFlux)
-        var same = Evolution(scheme: scheme, settings: settings, startTime: evolution.startTime)
-        same.linearSolver = evolution.linearSolver
+        var same = Evolution(discretization: coarse, settings: settings, startTime: evolution.startTime)
+        same.solver = evolution.solver
         let sameFrames = KeptFrames(keep: kept)
         _ = try same.run(initial: coarseInitial, observers: [sameFrames], shouldStop: shouldStop)
 
@@ -77,8 +77,8 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         let frameLength = settings.tEnd / Double(max(frames - 1, 1))
         let companionSteps = evolution.stepsPerFrame >= 2 ? evolution.stepsPerFrame / 2 : 2
         companionSettings.dt = frameLength / Double(companionSteps)
-        var companion = Evolution(scheme: scheme, settings: companionSettings, startTime: evolution.startTime)
-        companion.linearSolver = evolution.linearSolver
+        var companion = Evolution(discretization: coarse, settings: companionSettings, startTime: evolution.startTime)
+        companion.solver = evolution.solver
         companionDt = companion.dt
         let companionFrames = KeptFrames(keep: kept)
         _ = try companion.run(initial: coarseInitial, observers: [companionFrames], shouldStop: shouldStop)
@@ -94,7 +94,7 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
     }
 
-    public func observe(frame: Int, time t: Double, density: [Double], diagnostics: FrameDiagnostics) throws {
+    public func observe(frame: Int, time t: Double, state: [Double], density: [Double], diagnostics: FrameDiagnostics) throws {
         frameTimes[frame] = t
         // The initial state is the data, not an approximation (both parts are 0 there).
         if frame == 0 { space[0] = 0; time[0] = 0; coarseFrames[0] = nil; return }
@@ -147,7 +147,7 @@ final class KeptFrames: EvolutionObserver {
 
     init(keep: @escaping (Int) -> Bool) { self.keep = keep }
 
-    func observe(frame: Int, time: Double, density: [Double], diagnostics: FrameDiagnostics) throws {
+    func observe(frame: Int, time: Double, state: [Double], density: [Double], diagnostics: FrameDiagnostics) throws {
         if keep(frame) { frames[frame] = density }
     }
 }

@@ -36,7 +36,7 @@ public struct FrameDiagnostics: Sendable {
 /// Receives the frames of an evolution (the HDF5 writer, a progress line, tests). The stepping loop
 /// knows nothing about files.
 public protocol EvolutionObserver: AnyObject {
-    func observe(frame: Int, time: Double, density: [Double], diagnostics: FrameDiagnostics) throws
+    func observe(frame: Int, time: Double, state: [Double], density: [Double], diagnostics: FrameDiagnostics) throws
 }
 
 /// Keeps every frame in memory: for validation runs, tests and small studies.
@@ -47,7 +47,7 @@ public final class FrameCollector: EvolutionObserver {
 
     public init() {}
 
-    public func observe(frame: Int, time: Double, density: [Double], diagnostics: FrameDiagnostics) throws {
+    public func observe(frame: Int, time: Double, state: [Double], density: [Double], diagnostics: FrameDiagnostics) throws {
         times.append(time)
         densities.append(density)
         self.diagnostics.append(diagnostics)
@@ -80,24 +80,24 @@ public struct EvolutionSummary: Sendable {
 /// A time evolution: operator, initial density and time grid; `run` steps and hands frames to
 /// observers.
 public struct Evolution {
-    public let scheme: FiniteVolumeScheme
+    public let discretization: any Discretization
     public let settings: EvolveSettings
     public let startTime: Double
     /// Steps between frames, and the step actually used: Δt is shrunk (never grown) so that frames
     /// fall on steps: Δt = t_end / (steps per frame · (frames − 1)).
     public let stepsPerFrame: Int
     public let dt: Double
-    /// How the step systems are solved: `[solve] method` of the problem (direct LU, or GMRES with
-    /// the separable preconditioner where no LU fits).
-    public var linearSolver: StationarySolver.Method = .direct
+    /// How the step systems are solved: the problem's `[solve]` settings (direct LU with its
+    /// ordering, or GMRES with the separable preconditioner where no LU fits).
+    public var solver = StationarySolver()
 
     /// A mass drift beyond this (relative) stops the run: each solve changes the mass by its
     /// residual's sum, ~√n · 1e-16 relative; even 10⁶ steps stay below 1e-9, while a real loss of
     /// conservation (a bug, a non-finite value) is far larger.
     public static let massTolerance = 1e-9
 
-    public init(scheme: FiniteVolumeScheme, settings: EvolveSettings, startTime: Double = 0) {
-        self.scheme = scheme
+    public init(discretization: any Discretization, settings: EvolveSettings, startTime: Double = 0) {
+        self.discretization = discretization
         self.settings = settings
         self.startTime = startTime
         let intervals = max(settings.frames - 1, 1)
@@ -109,29 +109,33 @@ public struct Evolution {
         dt = frameLength / Double(stepsPerFrame)
     }
 
+    /// Evolves from `initial`, the density at the output grid's cell centres.
     public func run(initial: [Double], observers: [any EvolutionObserver],
                     progress: ((_ step: Int, _ totalSteps: Int, _ time: Double) -> Void)? = nil,
                     shouldStop: () -> Bool = { false }) throws -> EvolutionSummary {
-        let grid = scheme.grid
+        let grid = discretization.grid
         precondition(initial.count == grid.cellCount)
         let start = DispatchTime.now()
-        let generator = scheme.assemble()
-        let stepSolver: TimeStepper.StepSolver = linearSolver == .iterative ? .iterative(try SeparableDecomposition(scheme: scheme)) : .direct
+        let generator = discretization.assemble()
+        let preconditioning = solver.method == .iterative ? try discretization.shiftedPreconditioning() : nil
         var stepper = try TimeStepper(generator: generator, scheme: settings.scheme, dt: dt, dimension: grid.dimension,
-                                      solver: stepSolver)
+                                      solver: solver, preconditioning: preconditioning)
         let conserving = !grid.axes.contains { $0.boundary == .absorbing }
-        var rho = initial
-        let initialMass = grid.integrate(rho)
+        var rho = discretization.state(fromDensity: initial)
+        let initialMass = discretization.mass(of: rho)
         var drift = 0.0
-        var mostNegative = min(0, rho.min() ?? 0)
+        var mostNegative = min(0, initial.min() ?? 0)
         let frames = max(settings.frames, 1)
         let totalSteps = stepsPerFrame * (frames - 1)
 
         func emit(_ frame: Int) throws -> FrameDiagnostics {
-            let diagnostics = FrameDiagnostics(density: rho, grid: grid)
+            let diagnostics = discretization.diagnostics(of: rho)
             drift = max(drift, abs(diagnostics.mass - initialMass))
             let time = startTime + Double(frame * stepsPerFrame) * dt
-            for observer in observers { try observer.observe(frame: frame, time: time, density: rho, diagnostics: diagnostics) }
+            let density = discretization.density(of: rho)
+            for observer in observers {
+                try observer.observe(frame: frame, time: time, state: rho, density: density, diagnostics: diagnostics)
+            }
             return diagnostics
         }
 

@@ -17,7 +17,7 @@ public final class EvolutionWriter: EvolutionObserver {
     public let target: String
     let temporary: String
     let problem: Problem
-    let scheme: FiniteVolumeScheme
+    let discretization: any Discretization
     let file: HDF5File
     /// Marks the temporary file alive for other runs' clean-up (held until this writer goes).
     let claim: OutputTarget.Claim
@@ -43,20 +43,20 @@ public final class EvolutionWriter: EvolutionObserver {
     /// Why there is no estimate, for the warnings (nil when there is one).
     let missingEstimate: String?
 
-    public init(problem: Problem, scheme: FiniteVolumeScheme, target checked: OutputTarget, initialWarnings: [String] = [],
+    public init(problem: Problem, discretization: any Discretization, target checked: OutputTarget, initialWarnings: [String] = [],
                 estimator: EvolutionErrorEstimator? = nil, missingEstimate: String? = nil) throws {
         self.initialWarnings = initialWarnings
         self.estimator = estimator
         self.missingEstimate = missingEstimate
         let target = checked.path
         self.problem = problem
-        self.scheme = scheme
+        self.discretization = discretization
         self.target = target
         temporary = OutputTarget.temporaryPath(for: target)
         file = try HDF5File.create(temporary)
         claim = OutputTarget.Claim(temporary)
         do {
-            sidecar = try SidecarWriter(grid: scheme.grid, target: target)
+            sidecar = try SidecarWriter(grid: discretization.grid, target: target)
         } catch {
             try? file.close()
             unlink(temporary)
@@ -67,7 +67,7 @@ public final class EvolutionWriter: EvolutionObserver {
                 ("long_name", .string("time")), ("units", .string("1")), ("axis", .string("T")),
             ])
             try file.makeDimensionScale(time, name: "time")
-            scales = try StationaryOutput.writeCoordinates(grid: scheme.grid, file: file)
+            scales = try StationaryOutput.writeCoordinates(grid: discretization.grid, file: file)
         } catch {
             try? file.close()
             unlink(temporary)
@@ -95,7 +95,7 @@ public final class EvolutionWriter: EvolutionObserver {
 
     private func frameSeries(_ name: String, spatial: Bool, attributes: [(String, AttributeValue)]) throws -> hid_t {
         if let id = series[name] { return id }
-        let grid = scheme.grid
+        let grid = discretization.grid
         let id = try file.createFrameSeries(name, frameShape: spatial ? grid.shape : [], attributes: attributes)
         try file.attachScale(time, to: id, dimension: 0)
         if spatial { for (k, scale) in scales.enumerated() { try file.attachScale(scale, to: id, dimension: k + 1) } }
@@ -104,10 +104,10 @@ public final class EvolutionWriter: EvolutionObserver {
         return id
     }
 
-    public func observe(frame: Int, time t: Double, density: [Double], diagnostics: FrameDiagnostics) throws {
-        let grid = scheme.grid
+    public func observe(frame: Int, time t: Double, state: [Double], density: [Double], diagnostics: FrameDiagnostics) throws {
+        let grid = discretization.grid
         try file.appendFrame(time, index: frame, frameShape: [], values: [t])
-        let fields = StationaryOutput.fieldDatasets(density: density, scheme: scheme, problem: problem)
+        let fields = StationaryOutput.fieldDatasets(state: state, density: density, discretization: discretization, problem: problem)
         for dataset in fields {
             let id = try frameSeries(dataset.name, spatial: true, attributes: dataset.attributes)
             try file.appendFrame(id, index: frame, frameShape: grid.shape, values: dataset.values)
@@ -125,7 +125,7 @@ public final class EvolutionWriter: EvolutionObserver {
             scalars.append(("covariance_\(na)_\(nb)", diagnostics.covariance[a * d + b], "covariance of \(na) and \(nb)"))
         } }
         if let estimator {
-            try estimator.observe(frame: frame, time: t, density: density, diagnostics: diagnostics)
+            try estimator.observe(frame: frame, time: t, state: state, density: density, diagnostics: diagnostics)
             scalars.append(("estimated_error", estimator.total(frame: frame),
                             "estimated relative L1 error of the density (space + time; NaN where not compared)"))
         }
@@ -143,7 +143,7 @@ public final class EvolutionWriter: EvolutionObserver {
         let linear = problem.solver.method == .iterative
             ? "GMRES on I − cΔt L preconditioned by the exact inverse of its separable part"
             : "one UMFPACK LU of I − cΔt L"
-        let solver = "finite volumes (\(scheme.driftFlux.description) drift fluxes, centred cross-diffusion); \(settings?.scheme.rawValue ?? "") steps with " + linear
+        let solver = discretization.methodDescription + "; \(settings?.scheme.rawValue ?? "") steps with " + linear
         var root = StationaryOutput.commonAttributes(problem: problem, solver: solver, factorization: stats)
         if let summary {
             solutionWarnings = ResolutionWarnings.solution(mostNegative: summary.mostNegativeDensity, largest: largestDensity, evolving: true)

@@ -22,7 +22,6 @@ public enum StationaryOutput {
         let path = target.path
         let grid = solution.grid
         let stats = solution.factorization
-        let flux = solution.scheme.driftFlux.description
         let method: String
         var krylovAttributes: [(String, AttributeValue)] = []
         if let krylov = solution.krylov {
@@ -31,7 +30,7 @@ public enum StationaryOutput {
         } else {
             method = "UMFPACK sparse LU (ordering \(stats.ordering)) of the generator with one cell pinned, then normalised"
         }
-        let solver = "finite volumes (\(flux) drift fluxes, centred cross-diffusion); " + method
+        let solver = solution.discretization.methodDescription + "; " + method
         let moments = FrameDiagnostics(density: solution.density, grid: grid)
         let root = commonAttributes(problem: problem, solver: solver, factorization: stats) + krylovAttributes + [
             ("residual", .double(solution.residual)),
@@ -52,7 +51,7 @@ public enum StationaryOutput {
                                        matrix: Matrix(rows: grid.dimension, columns: grid.dimension, elements: moments.covariance),
                                        longName: "covariance of the computed stationary density (rows and columns in grid axis order)")]
 
-        let datasets = fieldDatasets(density: solution.density, scheme: solution.scheme, problem: problem)
+        let datasets = fieldDatasets(state: solution.state, density: solution.density, discretization: solution.discretization, problem: problem)
         var extra: [SGDMomentumOutput.Dataset] = []
         var extraAttributes: [(String, AttributeValue)] = []
         if case let .sgdMomentum(parameters, _) = problem.model {
@@ -168,15 +167,15 @@ public enum StationaryOutput {
     }
 
     /// The per-field datasets (name, values, attributes) of a density, as `[output].fields` asks.
-    static func fieldDatasets(density: [Double], scheme: FiniteVolumeScheme, problem: Problem)
+    static func fieldDatasets(state: [Double], density: [Double], discretization: any Discretization, problem: Problem)
         -> [(name: String, values: [Double], attributes: [(String, AttributeValue)])] {
-        let grid = scheme.grid
+        let grid = discretization.grid
         var datasets: [(name: String, values: [Double], attributes: [(String, AttributeValue)])] = [
             ("density", density, [("long_name", .string("probability density ρ (Σ ρ · cell volume = 1)")), ("units", .string("1"))]),
         ]
         let wanted = Set(problem.output.fields)
         guard wanted.contains(.current) || wanted.contains(.velocity) || wanted.contains(.potential) else { return datasets }
-        let fields = DerivedFields(density: density, scheme: scheme, temperature: problem.model.temperature)
+        let fields = DerivedFields(state: state, density: density, discretization: discretization, temperature: problem.model.temperature)
         for (k, axis) in grid.axes.enumerated() where wanted.contains(.current) {
             datasets.append(("current_\(axis.name)", fields.current[k],
                              [("long_name", .string("probability current J_\(axis.name) (from the scheme's face fluxes)")), ("units", .string("1"))]))

@@ -110,3 +110,12 @@ public struct EvolveSettings: Sendable {
         self.initial = initial
     }
 }
+
+extension Problem {
+    /// The discretization the problem asks for, on `grid` (default: its own `[grid]`; a validation
+    /// study passes its resolutions). Finite volumes today; the `[discretization]` table will pick
+    /// the spectral method here, so that no caller names a concrete scheme.
+    public func discretization(on grid: Grid? = nil) -> any Discretization {
+        FiniteVolumeScheme(grid: grid ?? self.grid, model: model.coefficients)
+    }
+}

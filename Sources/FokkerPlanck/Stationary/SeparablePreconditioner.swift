@@ -26,6 +26,8 @@ import Foundation
 public final class SeparableDecomposition: @unchecked Sendable {
     /// The grid axes of the two groups.
     public let groups: [[Int]]
+    /// The axis names of each group.
+    public let groupNames: [[String]]
     let sizes: (Int, Int)
     /// Grid cell → row-major position in the m₁ × m₂ matrix X.
     let placement: [Int]
@@ -54,6 +56,7 @@ public final class SeparableDecomposition: @unchecked Sendable {
         guard d >= 2 else { throw FokkerPlanckError.solverFailed("the separable preconditioner needs at least 2 axes") }
         let reference = Self.referencePoint(grid: grid, model: scheme.model)
         groups = try Self.split(grid: grid, model: scheme.model)
+        groupNames = groups.map { $0.map { grid.axes[$0].name } }
         var operators: [SparseMatrix] = [], subGrids: [Grid] = []
         for group in groups {
             // A specular wall needs its velocity axis in the same group; without it the
@@ -361,17 +364,15 @@ struct RestrictedModel: DriftDiffusionModel {
     }
 }
 
-extension FactorizationStatistics {
-    /// What an iterative solve reports in place of LU statistics: size, matrix non-zeros, the
-    /// ordering "none (GMRES)", and as `peakMemoryBytes` the working memory — matrix (value and
-    /// index), dense eigenbases, and restart + 6 vectors (basis, residual, work).
-    static func krylov(matrix: SparseMatrix, decomposition: SeparableDecomposition, restart: Int) -> FactorizationStatistics {
-        var statistics = FactorizationStatistics()
-        statistics.size = matrix.rows
-        statistics.matrixNonzeros = matrix.nonzeroCount
-        statistics.ordering = "none (GMRES)"
-        statistics.peakMemoryBytes = decomposition.memoryBytes + Double(matrix.nonzeroCount) * 16
-            + Double(restart + 6) * Double(matrix.rows) * 8
-        return statistics
+extension SeparableDecomposition: ShiftedPreconditioning {
+    public func preconditioner(identity alpha: Double, generator beta: Double) throws -> any Preconditioner {
+        try preconditioner(identity: alpha, generator: beta) as SeparablePreconditioner
+    }
+
+    public var stationaryGuess: [Double]? { productGuess }
+
+    public var preconditionerSummary: String {
+        let names = groupNames.map { "(" + $0.joined(separator: ", ") + ")" }
+        return "exact inverse of the separable L\(names[0]) ⊕ L\(names[1]) (set up in \(String(format: "%.2f", setupSeconds)) s)"
     }
 }

@@ -30,8 +30,10 @@ public struct StationarySolver: Sendable {
 
 /// A stationary density with its diagnostics.
 public struct StationarySolution: Sendable {
-    public let scheme: FiniteVolumeScheme
-    /// ρ at cell centres, grid order, normalised so that Σ ρ · cell volume = 1.
+    public let discretization: any Discretization
+    /// The discretization's state, normalised to mass 1 (for finite volumes, the density itself).
+    public let state: [Double]
+    /// ρ at the output grid's cell centres, grid order, normalised so that Σ ρ · cell volume = 1.
     public let density: [Double]
     /// ‖L ρ‖∞ / (‖L‖∞ ‖ρ‖∞), with L ρ evaluated from the scheme's face fluxes.
     public let residual: Double
@@ -47,7 +49,7 @@ public struct StationarySolution: Sendable {
     public var preconditionerSummary: String? = nil
     public let assemblySeconds: Double
     public let solveSeconds: Double
-    public var grid: Grid { scheme.grid }
+    public var grid: Grid { discretization.grid }
 }
 
 extension StationarySolver {
@@ -65,79 +67,76 @@ extension StationarySolver {
     /// (400² harmonic: 5.9 s against 0.9 s), because the dense row enters every frontal matrix.
     /// r is the middle cell; should the density there be negligible against its maximum (the
     /// solution would then be huge or overflow), the solve is repeated pinned at the maximum.
-    public func solve(_ scheme: FiniteVolumeScheme) throws -> StationarySolution {
-        let grid = scheme.grid
+    public func solve(_ discretization: any Discretization) throws -> StationarySolution {
+        let grid = discretization.grid
         guard !grid.axes.contains(where: { $0.boundary == .absorbing }) else {
             throw FokkerPlanckError.badInput(file: nil, keyPath: "grid.boundary", line: nil,
                 message: "an absorbing wall lets probability leave, so no stationary state exists; use `fpsolve evolve` or reflecting/periodic walls")
         }
-        let middle = grid.strides.enumerated().reduce(0) { $0 + (grid.shape[$1.offset] / 2) * $1.element }
+        // The middle cell (for finite volumes; another discretization's middle unknown).
+        let middle = discretization.stateCount == grid.cellCount
+            ? grid.strides.enumerated().reduce(0) { $0 + (grid.shape[$1.offset] / 2) * $1.element } : discretization.stateCount / 2
 
         let assemblyStart = DispatchTime.now()
-        let operatorMatrix = scheme.assemble()
+        let operatorMatrix = discretization.assemble()
         let assemblySeconds = seconds(since: assemblyStart)
         let solveStart = DispatchTime.now()
-        var density: [Double], statistics: FactorizationStatistics
-        var krylovStatistics: KrylovStatistics? = nil, preconditionerSummary: String? = nil
+        var density: [Double], system: any LinearSystem
+        var preconditionerSummary: String? = nil
         switch method {
         case .direct:
-            (density, statistics) = try solvePinned(operatorMatrix, at: middle, dimension: grid.dimension)
+            (density, system) = try solvePinned(operatorMatrix, at: middle, dimension: grid.dimension, guess: nil, preconditioning: nil)
             let finite = density.filter(\.isFinite)
             let peak = finite.map(abs).max() ?? .infinity
             if finite.count < density.count || peak > 1e200 {
                 // ρ at the middle cell is negligible against the maximum: pin where ρ is largest.
                 let magnitude = density.map { $0.isFinite ? abs($0) : Double.infinity }
                 let top = magnitude.indices.max { magnitude[$0] < magnitude[$1] }!
-                (density, statistics) = try solvePinned(operatorMatrix, at: top, dimension: grid.dimension)
+                (density, system) = try solvePinned(operatorMatrix, at: top, dimension: grid.dimension, guess: nil, preconditioning: nil)
             }
         case .iterative:
-            let decomposition = try SeparableDecomposition(scheme: scheme)
-            let preconditioner = try decomposition.preconditioner()
-            let guess = decomposition.productGuess
-            // Pin where the guess is largest (the mode), so that ρ_r = 1 keeps ρ of order 1.
-            let top = guess.indices.max { guess[$0] < guess[$1] }!
-            let (pinned, rhs) = Self.pinnedSystem(operatorMatrix, at: top)
-            let start = guess[top] > 0 ? guess.map { $0 / guess[top] } : nil
-            let (solution, krylov) = self.krylov.solve(pinned, rhs, initialGuess: start, preconditioner: preconditioner)
-            guard krylov.converged else {
-                throw FokkerPlanckError.solverFailed(String(format: "GMRES did not converge: relative residual %.2e after %d iterations (tolerance %.1e); raise [solve] max_iterations or use fewer cells", krylov.relativeResidual, krylov.iterations, self.krylov.tolerance))
+            guard let provider = try discretization.shiftedPreconditioning() else {
+                throw FokkerPlanckError.solverFailed("this discretization has no preconditioner for the iterative method; use [solve] method = \"direct\"")
             }
-            density = solution
-            krylovStatistics = krylov
-            let names = decomposition.groups.map { group in "(" + group.map { grid.axes[$0].name }.joined(separator: ", ") + ")" }
-            preconditionerSummary = "exact inverse of the separable L\(names[0]) ⊕ L\(names[1]) (set up in \(String(format: "%.2f", decomposition.setupSeconds)) s)"
-            statistics = .krylov(matrix: operatorMatrix, decomposition: decomposition, restart: self.krylov.restart)
+            // Pin where the guess is largest (the mode), so that ρ_r = 1 keeps ρ of order 1.
+            let guess = provider.stationaryGuess
+            let top = guess.map { g in g.indices.max { g[$0] < g[$1] }! } ?? middle
+            let start = guess.flatMap { g in g[top] > 0 ? g.map { $0 / g[top] } : nil }
+            (density, system) = try solvePinned(operatorMatrix, at: top, dimension: grid.dimension, guess: start,
+                                                preconditioning: { (provider, 0, 1) })
+            preconditionerSummary = provider.preconditionerSummary
         }
         let solveSeconds = seconds(since: solveStart)
 
         guard density.allSatisfy(\.isFinite) else {
             throw FokkerPlanckError.solverFailed("the stationary density is not finite (singular operator?)")
         }
-        let total = grid.integrate(density)
+        let total = discretization.mass(of: density)
         guard total > 0 else { throw FokkerPlanckError.solverFailed("the stationary density has no positive mass") }
         for c in density.indices { density[c] /= total }
-        let mass = grid.integrate(density)
+        let mass = discretization.mass(of: density)
 
-        // Residual of the original, unmodified equations, from the face fluxes.
-        let (divergence, _) = scheme.fluxDivergence(density)
-        let operatorNorm = operatorMatrix.infinityNorm
-        let densityNorm = density.reduce(0) { max($0, abs($1)) }
-        let residual = (divergence.reduce(0) { max($0, abs($1)) }) / max(operatorNorm * densityNorm, .leastNormalMagnitude)
+        // Residual of the original, unmodified equations, the discretization's own way.
+        let residual = discretization.stationaryResidual(of: density, operatorNorm: operatorMatrix.infinityNorm)
         guard residual <= residualLimit else {
             throw FokkerPlanckError.solverFailed(String(format: "relative residual %.3e exceeds %.1e: the stationary state is not unique or the factorization is unstable", residual, residualLimit))
         }
-        return StationarySolution(scheme: scheme, density: density, residual: residual, mass: mass,
-                                  minimumDensity: min(0, density.min() ?? 0), factorization: statistics,
-                                  krylov: krylovStatistics, preconditionerSummary: preconditionerSummary,
+        let field = discretization.density(of: density)
+        return StationarySolution(discretization: discretization, state: density, density: field, residual: residual, mass: mass,
+                                  minimumDensity: min(0, field.min() ?? 0), factorization: system.statistics,
+                                  krylov: system.krylov, preconditionerSummary: preconditionerSummary,
                                   assemblySeconds: assemblySeconds, solveSeconds: solveSeconds)
     }
 
-    /// Factors L with row `cell` replaced by |L_cc| e_cell and solves for ρ with ρ_cell = 1.
-    private func solvePinned(_ operatorMatrix: SparseMatrix, at cell: Int, dimension: Int) throws -> ([Double], FactorizationStatistics) {
+    /// Prepares L with row `cell` replaced by |L_cc| e_cell (factored, or preconditioned for GMRES
+    /// with the generator's own preconditioner) and solves for ρ with ρ_cell = 1.
+    private func solvePinned(_ operatorMatrix: SparseMatrix, at cell: Int, dimension: Int, guess: [Double]?,
+                             preconditioning: (() throws -> (any ShiftedPreconditioning, alpha: Double, beta: Double))?)
+        throws -> ([Double], any LinearSystem) {
         let (pinned, rhs) = Self.pinnedSystem(operatorMatrix, at: cell)
-        let analysis = try SparseLUAnalysis(pattern: pinned, ordering: ordering.resolved(dimension: dimension))
-        let lu = try analysis.factor(pinned)
-        return (try lu.solve(rhs), lu.statistics)
+        let system = try prepare(pinned, dimension: dimension, refine: true, preconditioning: preconditioning,
+                                 failureHint: "raise [solve] max_iterations or use fewer cells")
+        return (try system.solve(rhs, guess: guess), system)
     }
 
     /// L with the row of `cell` replaced by |L_cc| e_cell, and the right-hand side |L_cc| e_cell:

@@ -21,7 +21,7 @@ public struct StationaryErrors: Sendable, Equatable {
     public init(solution: StationarySolution, temperature: Double, density exactDensity: ([Double]) -> Double,
                 current exactCurrent: ([Double]) -> [Double], potential exactPotential: ([Double]) -> Double) {
         let grid = solution.grid
-        let fields = DerivedFields(density: solution.density, scheme: solution.scheme, temperature: temperature)
+        let fields = DerivedFields(state: solution.state, density: solution.density, discretization: solution.discretization, temperature: temperature)
         let volume = grid.cellVolume
         var density = 0.0, current = 0.0, weightSum = 0.0, weightedDifference = 0.0
         var weights = [Double](repeating: 0, count: grid.cellCount)

@@ -1,0 +1,38 @@
+import Foundation
+
+/// A discretization of the Fokker–Planck generator, dρ/dt = L ρ, on a state vector: the cell
+/// averages of finite volumes (`FiniteVolumeScheme`), the expansion coefficients of a spectral
+/// method (next). The stationary solve, the time steppers, the error estimates, the derived fields
+/// and the writers depend on this, not on a concrete scheme.
+///
+/// Every discretization has L as a sparse matrix (so one sparse LU, GMRES or, later, a distributed
+/// backend serves all), a mass functional, and evaluates a state on `grid` — the cell centres at
+/// which fields are written (SPEC §5), whatever the unknowns are.
+public protocol Discretization: Sendable {
+    var model: any DriftDiffusionModel { get }
+    /// The output grid: fields are evaluated at its cell centres.
+    var grid: Grid { get }
+    /// Length of a state vector.
+    var stateCount: Int { get }
+    /// The generator L.
+    func assemble() -> SparseMatrix
+    /// ∫ ρ of a state.
+    func mass(of state: [Double]) -> Double
+    /// ρ at the output grid's cell centres.
+    func density(of state: [Double]) -> [Double]
+    /// The state of a density given at the output grid's cell centres (an initial condition).
+    func state(fromDensity density: [Double]) -> [Double]
+    /// J at the output grid's cell centres, one array per axis.
+    func currents(of state: [Double]) -> [[Double]]
+    /// Mass, moments and extremes of a state.
+    func diagnostics(of state: [Double]) -> FrameDiagnostics
+    /// ‖L state‖∞ / (‖L‖∞ ‖state‖∞), L applied the discretization's own way (finite volumes: from
+    /// the face fluxes).
+    func stationaryResidual(of state: [Double], operatorNorm: Double) -> Double
+    /// The same discretization at half the resolution (for error estimates); nil when too coarse.
+    func coarsened() -> (any Discretization)?
+    /// The preconditioner provider of the iterative method (nil when there is none).
+    func shiftedPreconditioning() throws -> (any ShiftedPreconditioning)?
+    /// One line for the output's `solver` attribute ("finite volumes (…)").
+    var methodDescription: String { get }
+}
