@@ -53,6 +53,11 @@ struct Evolve: ParsableCommand {
         } catch {
             missingEstimate = "no error estimate: the run on the grid coarsened by two failed (\(error)); a grid that coarse does not resolve the density, so this one may not either: check it on a finer grid"
         }
+        if signals.received != 0 {
+            // Interrupted during the estimate's coarse runs: no frame of the run exists yet.
+            Terminal.error("fpsolve: interrupted before the first step; nothing was written and \(target.printable) was not touched")
+            throw ExitCode(128 + signals.received)
+        }
         let writer = try EvolutionWriter(problem: problem, discretization: discretization, target: output, initialWarnings: initialWarnings,
                                          estimator: estimator, missingEstimate: missingEstimate)
         let progress = ProgressLine(enabled: !quiet && !json && Terminal.stderrIsTerminal)

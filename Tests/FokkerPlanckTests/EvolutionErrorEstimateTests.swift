@@ -48,4 +48,24 @@ final class EvolutionErrorEstimateTests: XCTestCase {
         XCTAssertTrue(space.estimator.warnings(threshold: 1e-6).first?.contains("more cells") ?? false)
         XCTAssertEqual(space.estimator.warnings(threshold: 1), [])
     }
+
+    /// A step so small that Δt^q underflows: the time part is still finite (the ratio form), and
+    /// the worst frame is a compared one, never the initial state's 0 (review of 24ce1f2: this
+    /// reported "error 0 at t = 0"). Before any frame is compared there is no estimate, and the
+    /// warning says so.
+    func testTinyStepsAndUncomparedFrames() throws {
+        let model = LinearModel(driftMatrix: Matrix([[1.0]]), diffusion: Matrix([[1.0]]))
+        let grid = Grid(axes: [Axis(name: "x", lower: -4, upper: 4, cells: 40, boundary: .reflecting)])
+        let initial = EvolveSettings.InitialCondition.gaussian(mean: [0.5], covariance: Matrix([[0.5]]))
+        let settings = EvolveSettings(tEnd: 1e-200, dt: 1e-201, scheme: .crankNicolson, frames: 2, initial: initial)
+        let evolution = Evolution(discretization: FiniteVolumeScheme(grid: grid, model: model), settings: settings)
+        let start = try initial.density(on: grid).density
+        let estimator = try XCTUnwrap(EvolutionErrorEstimator(evolution: evolution, initial: start))
+        XCTAssertNil(estimator.worst)
+        XCTAssertTrue(estimator.warnings(threshold: 0.01).first?.contains("no error estimate") ?? false)
+        _ = try evolution.run(initial: start, observers: [estimator])
+        let worst = try XCTUnwrap(estimator.worst)
+        XCTAssertEqual(worst.at, 1e-200)
+        XCTAssertTrue(worst.total.isFinite && worst.time.isFinite, "\(worst)")
+    }
 }

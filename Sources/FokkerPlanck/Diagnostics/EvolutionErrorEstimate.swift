@@ -31,6 +31,8 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
 
     let fineGrid: Grid
     let coarseGrid: Grid
+    /// r^p − 1 for the grids' ratio r.
+    let spatialFactor: Double
     /// Coarse frames kept for comparison, by fine frame index.
     var coarseFrames: [Int: [Double]] = [:]
 
@@ -71,7 +73,9 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         var same = Evolution(discretization: coarse, settings: settings, startTime: evolution.startTime)
         same.solver = evolution.solver
         let sameFrames = KeptFrames(keep: kept)
-        _ = try same.run(initial: coarseInitial, observers: [sameFrames], shouldStop: shouldStop)
+        guard try same.run(initial: coarseInitial, observers: [sameFrames], shouldStop: shouldStop).outcome == .completed else {
+            throw FokkerPlanckError.solverFailed("interrupted")
+        }
 
         var companionSettings = settings
         let frameLength = settings.tEnd / Double(max(frames - 1, 1))
@@ -81,11 +85,17 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         companion.solver = evolution.solver
         companionDt = companion.dt
         let companionFrames = KeptFrames(keep: kept)
-        _ = try companion.run(initial: coarseInitial, observers: [companionFrames], shouldStop: shouldStop)
+        guard try companion.run(initial: coarseInitial, observers: [companionFrames], shouldStop: shouldStop).outcome == .completed else {
+            throw FokkerPlanckError.solverFailed("interrupted")
+        }
 
         space = [Double](repeating: .nan, count: frames)
         time = [Double](repeating: .nan, count: frames)
-        let factor = abs(pow(evolution.dt, order.time) - pow(companionDt, order.time)) / pow(evolution.dt, order.time)
+        // e(Δt) = C Δt^q: |ρ_Δt − ρ_Δt′| = C |Δt^q − Δt′^q|, so e(Δt) = |ρ_Δt − ρ_Δt′| / |1 − (Δt′/Δt)^q|
+        // (the ratio form: Δt^q itself can underflow).
+        let factor = abs(1 - pow(companionDt / evolution.dt, order.time))
+        // The grids' actual ratio (⌊n/2⌋ cells: 2.33 from 7 cells), as `ErrorEstimate` uses.
+        spatialFactor = pow(zip(coarseGrid.spacing, grid.spacing).map { $0 / $1 }.min() ?? 2, order.space) - 1
         for (frame, a) in sameFrames.frames {
             guard let b = companionFrames.frames[frame] else { continue }
             time[frame] = Self.relativeL1(a, b) / factor
@@ -101,7 +111,7 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         guard let coarse = coarseFrames.removeValue(forKey: frame) else { return }
         let start = DispatchTime.now()
         let interpolated = ErrorEstimate.interpolate(coarse, from: coarseGrid, to: fineGrid)
-        space[frame] = Self.relativeL1(density, interpolated) / (pow(2, order.space) - 1)
+        space[frame] = Self.relativeL1(density, interpolated) / spatialFactor
         seconds += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
     }
 
@@ -113,7 +123,8 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
     /// The largest estimate over the compared frames, with its parts and the frame it is at.
     public var worst: (total: Double, space: Double, time: Double, at: Double)? {
         var best: (Double, Double, Double, Double)? = nil
-        for frame in space.indices where !total(frame: frame).isNaN {
+        // Frame 0 is 0 by definition; with no later frame compared there is no estimate.
+        for frame in space.indices.dropFirst() where !total(frame: frame).isNaN {
             guard let t = frameTimes[frame] else { continue }
             if best == nil || total(frame: frame) > best!.0 { best = (total(frame: frame), space[frame], time[frame], t) }
         }
@@ -122,7 +133,10 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
 
     /// The estimate above the threshold, saying whether to refine space or time.
     public func warnings(threshold: Double) -> [String] {
-        guard let worst, !(worst.total <= threshold) else { return [] }
+        guard let worst else {
+            return ["no error estimate: no frame after the first could be compared (the run stopped early, or its time step is too small to tell the two coarse runs apart)"]
+        }
+        guard !(worst.total <= threshold) else { return [] }
         let hint = worst.time > worst.space
             ? "mostly from the time steps: use a smaller dt"
             : "mostly from the grid: use more cells"

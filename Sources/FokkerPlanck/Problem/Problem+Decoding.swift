@@ -54,12 +54,14 @@ extension Problem {
                     : "a specular wall belongs on a position axis (\(positions.joined(separator: ", "))), where it reverses the paired velocity; '\(axis.name)' is not one — use reflecting")
             }
             let velocity = grid.axes[m]
-            // Cell centres mirror onto each other when lower = −upper; 1e-9 of the width leaves
-            // room for decimal input (−2.4 vs 2.4000000000000004) and none for a real offset.
-            guard abs(velocity.lower + velocity.upper) <= 1e-9 * velocity.length else {
-                throw context.error("grid.lower[\(m)]", String(format:
-                    "a specular wall on '%@' reflects '%@' to −'%@', so the '%@' axis must be symmetric about 0, found [%g, %g]; use lower = −upper",
-                    axis.name, velocity.name, velocity.name, velocity.name, velocity.lower, velocity.upper))
+            // Cell centres mirror onto each other when lower = −upper. A decimal and its negation
+            // are exact negatives in floating point, so only round-off of a computed bound
+            // (a few ulps of the width) is let through; 1e-9 let a real offset leak mass through
+            // the middle row of an odd count (review of 63b1bb7).
+            guard abs(velocity.lower + velocity.upper) <= 1e-14 * velocity.length else {
+                // Shortest round-trip decimals, so that an offset in the last digits shows.
+                throw context.error("grid.lower[\(m)]",
+                    "a specular wall on '\(axis.name)' reflects '\(velocity.name)' to −'\(velocity.name)', so the '\(velocity.name)' axis must be symmetric about 0, found [\(velocity.lower), \(velocity.upper)]; use lower = −upper")
             }
         }
     }

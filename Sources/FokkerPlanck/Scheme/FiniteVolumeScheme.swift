@@ -362,6 +362,10 @@ extension FiniteVolumeScheme {
         guard let m = model.velocityAxis(pairedWith: k) else { return }
         let ax = grid.axes[k], n = ax.cells, st = grid.strides[k]
         let i = transverse[m], mirrorIndex = grid.shape[m] - 1 - i
+        // The middle row of an odd count is its own mirror, at v = 0: nothing crosses the wall
+        // (also when round-off leaves v a hair off 0, which would otherwise count as an outflow
+        // with no re-entry).
+        guard mirrorIndex != i else { return }
         let mirrorBase = base + (mirrorIndex - i) * grid.strides[m]
         for j in 0..<grid.dimension where j != k { scratch.x[j] = grid.axes[j].centre(transverse[j]) }
         scratch.x[k] = f == 0 ? ax.lower : ax.upper
