@@ -35,4 +35,12 @@ public protocol Discretization: Sendable {
     func shiftedPreconditioning() throws -> (any ShiftedPreconditioning)?
     /// One line for the output's `solver` attribute ("finite volumes (…)").
     var methodDescription: String { get }
+    /// The unknown whose equation the stationary solve replaces by the normalisation (nil: the
+    /// solver's choice, the middle cell). A spectral method pins the coefficient that carries
+    /// the mass.
+    var preferredPin: Int? { get }
+}
+
+extension Discretization {
+    public var preferredPin: Int? { nil }
 }

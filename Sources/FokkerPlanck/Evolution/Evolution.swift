@@ -10,6 +10,13 @@ public struct FrameDiagnostics: Sendable {
     public let covariance: [Double]
     public let minimum: Double
 
+    public init(mass: Double, mean: [Double], covariance: [Double], minimum: Double) {
+        self.mass = mass
+        self.mean = mean
+        self.covariance = covariance
+        self.minimum = minimum
+    }
+
     public init(density: [Double], grid: Grid) {
         let d = grid.dimension
         mass = grid.integrate(density)

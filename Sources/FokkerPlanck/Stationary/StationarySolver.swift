@@ -74,8 +74,8 @@ extension StationarySolver {
                 message: "an absorbing wall lets probability leave, so no stationary state exists; use `fpsolve evolve` or reflecting/periodic walls")
         }
         // The middle cell (for finite volumes; another discretization's middle unknown).
-        let middle = discretization.stateCount == grid.cellCount
-            ? grid.strides.enumerated().reduce(0) { $0 + (grid.shape[$1.offset] / 2) * $1.element } : discretization.stateCount / 2
+        let middle = discretization.preferredPin ?? (discretization.stateCount == grid.cellCount
+            ? grid.strides.enumerated().reduce(0) { $0 + (grid.shape[$1.offset] / 2) * $1.element } : discretization.stateCount / 2)
 
         let assemblyStart = DispatchTime.now()
         let operatorMatrix = discretization.assemble()
@@ -142,7 +142,10 @@ extension StationarySolver {
     /// L with the row of `cell` replaced by |L_cc| e_cell, and the right-hand side |L_cc| e_cell:
     /// the system whose solution is the stationary state scaled to ρ_cell = 1.
     private static func pinnedSystem(_ operatorMatrix: SparseMatrix, at cell: Int) -> (matrix: SparseMatrix, rhs: [Double]) {
-        let scale = max(abs(operatorMatrix[cell, cell]), .leastNormalMagnitude)
+        // A zero diagonal (the mass row of a spectral generator is all zero) takes the operator's
+        // scale instead, so the pinned row is scaled like the others.
+        let diagonal = abs(operatorMatrix[cell, cell])
+        let scale = diagonal > 0 ? diagonal : max(operatorMatrix.infinityNorm, 1)
         var rhs = [Double](repeating: 0, count: operatorMatrix.rows)
         rhs[cell] = scale
         return (operatorMatrix.replacingRow(cell, withDiagonal: scale), rhs)

@@ -1,0 +1,329 @@
+import Foundation
+
+/// Spectral discretization of an Ornstein–Uhlenbeck model (`LinearModel`: μ = −A(z − c), D
+/// constant) in scaled Hermite functions — the first conformer of `Discretization` beside finite
+/// volumes (issue 10).
+///
+/// With z = c + T ξ (centre c; T the Cholesky factor of the stationary covariance S by default,
+/// so that the stationary state is ψ_0 itself, or diag(scale) when scales are given per axis)
+/// the density in ξ is expanded as
+///
+///     ρ_ξ(ξ) = Σ_n a_n Π_i ψ_{n_i}(ξ_i),   ψ_k(ξ) = He_k(ξ) e^{−ξ²/2} / (√(2π) √k!),
+///
+/// (probabilists' Hermite polynomials times the Gaussian weight, normalised by √k!), and
+/// ρ(z) = ρ_ξ(ξ) / |det T|. The relations ∂ψ_k = −√(k+1) ψ_{k+1} and
+/// ξψ_k = √(k+1) ψ_{k+1} + √k ψ_{k−1} make the generator, with A′ = T⁻¹ A T and D′ = T⁻¹ D T⁻ᵀ,
+///
+///     L = Σ_ij A′_ij ∂_{ξ_i} ξ_j + D′_ij ∂_{ξ_i} ∂_{ξ_j}
+///
+/// a sparse matrix: L ψ_n has terms in ψ_{n+e_i+e_j} and ψ_{n+e_i−e_j} only, so it keeps or raises
+/// the total degree |n| by 2. The kept modes are n_i < N_i (the `modes` per axis) with
+/// |n| ≤ max N_i − 1: on a total-degree set no equation reaches a dropped mode, so the truncated
+/// stationary system gives the exact expansion coefficients up to that degree (the error is the
+/// tail of the expansion alone, which falls exponentially when s is near the stationary spread).
+///
+/// Only ψ_0 has mass: ∫ρ = a_0; row 0 of L is zero (conservation), and the stationary solve
+/// pins a_0 there. Moments come from the coefficients exactly: E[ξ_i] ∝ a_{e_i},
+/// E[ξ_i ξ_j] ∝ a_{e_i+e_j} (i ≠ j), E[ξ_i²] ∝ a_0 + √2 a_{2e_i}.
+public struct HermiteDiscretization: Discretization {
+    public let linear: LinearModel
+    public var model: any DriftDiffusionModel { linear }
+    /// The output grid: fields are evaluated at its cell centres.
+    public let grid: Grid
+    public let modes: [Int]
+    public let centre: [Double]
+    /// T in z = c + T ξ.
+    public let transform: Matrix
+    let inverseTransform: Matrix
+    /// A′ = T⁻¹ A T and D′ = T⁻¹ D T⁻ᵀ: the model in ξ.
+    let driftPrime: Matrix
+    let diffusionPrime: Matrix
+    /// |det T|.
+    let jacobian: Double
+    /// The kept multi-indices, in state order (total degree first, so ψ_0 is unknown 0).
+    public let indices: [[Int]]
+    /// Mixed-radix key of a multi-index → its state position.
+    let position: [Int: Int]
+
+    /// Centre and transform default to the model's stationary mean and the Cholesky factor of its
+    /// covariance (A S + S Aᵀ = 2D): the stationary state is then ψ_0, and what the expansion has
+    /// to carry is only the departure from it. `scale` (per axis) gives T = diag(scale) instead.
+    public init(model: LinearModel, grid: Grid, modes: [Int], centre: [Double]? = nil, scale: [Double]? = nil) throws {
+        let d = model.dimension
+        var transform: Matrix
+        if let scale {
+            guard scale.count == d, scale.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+                throw FokkerPlanckError.badInput(file: nil, keyPath: "discretization.scale", line: nil,
+                                                 message: "the Hermite scale must be positive and finite on every axis, found \(scale)")
+            }
+            transform = Matrix.diagonal(scale)
+        } else {
+            transform = try Self.cholesky(OrnsteinUhlenbeckReference(model).covariance)
+        }
+        try self.init(model: model, grid: grid, modes: modes, centre: centre ?? model.center, transform: transform)
+    }
+
+    /// The basis z = centre + T ξ given outright (T non-singular).
+    public init(model: LinearModel, grid: Grid, modes: [Int], centre: [Double], transform: Matrix) throws {
+        let d = model.dimension
+        precondition(grid.dimension == d && modes.count == d && centre.count == d)
+        guard modes.allSatisfy({ $0 >= 1 }) else {
+            throw FokkerPlanckError.badInput(file: nil, keyPath: "discretization.modes", line: nil, message: "every axis needs at least 1 mode, found \(modes)")
+        }
+        linear = model
+        self.grid = grid
+        self.modes = modes
+        self.centre = centre
+        self.transform = transform
+        inverseTransform = try transform.inverse()
+        jacobian = abs(try transform.determinant())
+        driftPrime = inverseTransform * model.driftMatrix * transform
+        diffusionPrime = inverseTransform * model.diffusionMatrix * inverseTransform.transposed
+        let degree = (modes.max() ?? 1) - 1
+        var kept: [[Int]] = []
+        var index = [Int](repeating: 0, count: d)
+        let total = modes.reduce(1, *)
+        for flat in 0..<total {
+            var rest = flat
+            for k in stride(from: d - 1, through: 0, by: -1) { index[k] = rest % modes[k]; rest /= modes[k] }
+            if index.reduce(0, +) <= degree { kept.append(index) }
+        }
+        kept.sort { a, b in
+            let (sa, sb) = (a.reduce(0, +), b.reduce(0, +))
+            return sa != sb ? sa < sb : a.lexicographicallyPrecedes(b)
+        }
+        indices = kept
+        var position: [Int: Int] = [:]
+        for (p, n) in kept.enumerated() { position[Self.key(n, modes)] = p }
+        self.position = position
+    }
+
+    static func key(_ n: [Int], _ modes: [Int]) -> Int {
+        var key = 0
+        for k in 0..<n.count { key = key * (modes[k] + 2) + n[k] }
+        return key
+    }
+
+    func find(_ n: [Int]) -> Int? {
+        for k in 0..<n.count where n[k] < 0 || n[k] >= modes[k] { return nil }
+        return position[Self.key(n, modes)]
+    }
+
+    public var stateCount: Int { indices.count }
+    /// a_0 is pinned in the stationary solve: its row of L is zero, and it carries all the mass.
+    public var preferredPin: Int? { 0 }
+
+    /// L ψ_n as (multi-index, coefficient) terms (before truncation).
+    func generatorTerms(of n: [Int]) -> [([Int], Double)] {
+        let d = n.count
+        var terms: [([Int], Double)] = []
+        for i in 0..<d {
+            for j in 0..<d {
+                let a = driftPrime[i, j]
+                let dij = diffusionPrime[i, j]
+                // ∂_i ξ_j ψ_n = −√(n_j+1) √((n+e_j)_i + 1) ψ_{n+e_j+e_i} − √n_j √((n−e_j)_i + 1) ψ_{n−e_j+e_i}
+                // ∂_i ∂_j ψ_n = √(n_j+1) √((n+e_j)_i + 1) ψ_{n+e_i+e_j}
+                var up = n; up[j] += 1
+                let raise = (Double(n[j] + 1)).squareRoot() * (Double(up[i] + 1)).squareRoot()
+                var upUp = up; upUp[i] += 1
+                let c = (dij - a) * raise
+                if c != 0 { terms.append((upUp, c)) }
+                if n[j] > 0 && a != 0 {
+                    var down = n; down[j] -= 1
+                    let lower = Double(n[j]).squareRoot() * (Double(down[i] + 1)).squareRoot()
+                    var side = down; side[i] += 1
+                    terms.append((side, -a * lower))
+                }
+            }
+        }
+        return terms
+    }
+
+    public func assemble() -> SparseMatrix {
+        var triplets: [(row: Int, column: Int, value: Double)] = []
+        for (column, n) in indices.enumerated() {
+            for (m, value) in generatorTerms(of: n) {
+                if let row = find(m) { triplets.append((row, column, value)) }
+            }
+        }
+        triplets.sort { $0.row != $1.row ? $0.row < $1.row : $0.column < $1.column }
+        var builder = SparseRowBuilder(rows: stateCount, columns: stateCount, estimatedNonzeros: triplets.count)
+        var t = 0
+        for row in 0..<stateCount {
+            while t < triplets.count && triplets[t].row == row {
+                builder.add(column: triplets[t].column, triplets[t].value)
+                t += 1
+            }
+            builder.endRow()
+        }
+        return builder.build()
+    }
+
+    /// ∫ρ dz = ∫ρ_ξ dξ = a_0 (only ψ_0 has mass).
+    public func mass(of state: [Double]) -> Double { state[0] }
+
+    /// The lower-triangular L with L Lᵀ = S (S symmetric positive definite).
+    static func cholesky(_ s: Matrix) throws -> Matrix {
+        let n = s.rows
+        var l = Matrix(rows: n, columns: n)
+        for j in 0..<n {
+            var diagonal = s[j, j]
+            for k in 0..<j { diagonal -= l[j, k] * l[j, k] }
+            guard diagonal > 0, diagonal.isFinite else {
+                throw FokkerPlanckError.badInput(file: nil, keyPath: "discretization", line: nil,
+                    message: "the model's stationary covariance is not positive definite, so the Hermite basis has no default centre and scale; give discretization.scale")
+            }
+            l[j, j] = diagonal.squareRoot()
+            for i in (j + 1)..<max(n, j + 1) {
+                var v = s[i, j]
+                for k in 0..<j { v -= l[i, k] * l[j, k] }
+                l[i, j] = v / l[j, j]
+            }
+        }
+        return l
+    }
+
+    /// ψ_k(ξ_i) for k = 0…K and every axis i at cell c: values[i * (K + 1) + k].
+    func psi(cell c: Int, degree: Int, z: inout [Double], into values: inout [Double]) {
+        let d = grid.dimension
+        grid.centre(c, into: &z)
+        for i in 0..<d {
+            var xi = 0.0
+            for j in 0..<d { xi += inverseTransform[i, j] * (z[j] - centre[j]) }
+            var previous = 0.0
+            var current = exp(-0.5 * xi * xi) / (2 * Double.pi).squareRoot()
+            values[i * (degree + 1)] = current
+            for k in 0..<degree {
+                // ψ_{k+1} = (ξ ψ_k − √k ψ_{k−1}) / √(k+1)
+                let next = (xi * current - Double(k).squareRoot() * previous) / Double(k + 1).squareRoot()
+                previous = current
+                current = next
+                values[i * (degree + 1) + k + 1] = next
+            }
+        }
+    }
+
+    /// Σ_n coefficients_n Π_i ψ_{n_i}(ξ_i) at the output grid's cell centres.
+    func evaluate(_ terms: [([Int], Double)]) -> [Double] {
+        let d = grid.dimension
+        let degree = terms.reduce(0) { max($0, $1.0.max() ?? 0) }
+        var table = [Double](repeating: 0, count: d * (degree + 1))
+        var z = [Double](repeating: 0, count: d)
+        var values = [Double](repeating: 0, count: grid.cellCount)
+        for c in 0..<grid.cellCount {
+            psi(cell: c, degree: degree, z: &z, into: &table)
+            var sum = 0.0
+            for (n, coefficient) in terms where coefficient != 0 {
+                var product = coefficient
+                for k in 0..<d { product *= table[k * (degree + 1) + n[k]] }
+                sum += product
+            }
+            values[c] = sum
+        }
+        return values
+    }
+
+    /// ρ(z) = ρ_ξ(ξ) / |det T|.
+    public func density(of state: [Double]) -> [Double] {
+        evaluate(zip(indices, state).map { ($0, $1 / jacobian) })
+    }
+
+    /// The state of a density sampled on the output grid, by quadrature of
+    /// a_n = ∫ ρ(z) ψ_n(ξ)/ψ_0(ξ) dz. The weight 1/ψ_0 grows like e^{ξ²/2}, so this is good for
+    /// densities narrower than the basis' Gaussian (an initial condition), not in general.
+    public func state(fromDensity density: [Double]) -> [Double] {
+        let d = grid.dimension
+        let degree = (modes.max() ?? 1) - 1
+        var table = [Double](repeating: 0, count: d * (degree + 1))
+        var z = [Double](repeating: 0, count: d)
+        var state = [Double](repeating: 0, count: stateCount)
+        for c in 0..<grid.cellCount {
+            psi(cell: c, degree: degree, z: &z, into: &table)
+            var weight = grid.cellVolume * density[c]
+            for k in 0..<d { weight /= table[k * (degree + 1)] }
+            guard weight.isFinite else { continue }
+            for (p, n) in indices.enumerated() {
+                var product = weight
+                for k in 0..<d { product *= table[k * (degree + 1) + n[k]] }
+                state[p] += product
+            }
+        }
+        return state
+    }
+
+    /// J(z) = T J_ξ(ξ) / |det T|, J_ξ,i = −Σ_j A′_ij ξ_j ρ_ξ − Σ_j D′_ij ∂_{ξ_j} ρ_ξ from the expansion:
+    /// ξ_j ψ_n = √(n_j+1) ψ_{n+e_j} + √n_j ψ_{n−e_j} and ∂_{ξ_j} ψ_n = −√(n_j+1) ψ_{n+e_j}.
+    public func currents(of state: [Double]) -> [[Double]] {
+        let d = grid.dimension
+        let inXi: [[Double]] = (0..<d).map { i in
+            var terms: [([Int], Double)] = []
+            for (n, a) in zip(indices, state) where a != 0 {
+                for j in 0..<d {
+                    let drift = -driftPrime[i, j], noise = diffusionPrime[i, j]
+                    var up = n; up[j] += 1
+                    terms.append((up, a * (drift + noise) * Double(n[j] + 1).squareRoot()))
+                    if n[j] > 0 && drift != 0 {
+                        var down = n; down[j] -= 1
+                        terms.append((down, a * drift * Double(n[j]).squareRoot()))
+                    }
+                }
+            }
+            return evaluate(terms)
+        }
+        return (0..<d).map { i in
+            (0..<grid.cellCount).map { c in (0..<d).reduce(0) { $0 + transform[i, $1] * inXi[$1][c] } / jacobian }
+        }
+    }
+
+    /// Mass, mean and covariance from the coefficients (exact for the expansion); the minimum
+    /// from the density on the output grid.
+    public func diagnostics(of state: [Double]) -> FrameDiagnostics {
+        let d = grid.dimension
+        let mass = self.mass(of: state)
+        func coefficient(_ n: [Int]) -> Double { find(n).map { state[$0] } ?? 0 }
+        let zero = [Int](repeating: 0, count: d)
+        let a0 = state[0]
+        var e = [Double](repeating: 0, count: d)  // E[ξ_i]
+        for i in 0..<d { var n = zero; n[i] = 1; e[i] = coefficient(n) / a0 }
+        var second = [Double](repeating: 0, count: d * d)  // Cov[ξ]
+        for i in 0..<d {
+            for j in 0..<d {
+                var moment: Double
+                if i == j {
+                    var n = zero; n[i] = 2
+                    moment = (a0 + 2.0.squareRoot() * coefficient(n)) / a0
+                } else {
+                    var n = zero; n[i] = 1; n[j] = 1
+                    moment = coefficient(n) / a0
+                }
+                second[i * d + j] = moment - e[i] * e[j]
+            }
+        }
+        // z = c + T ξ: mean c + T E[ξ], covariance T Cov[ξ] Tᵀ.
+        let mean = (0..<d).map { i in centre[i] + (0..<d).reduce(0) { $0 + transform[i, $1] * e[$1] } }
+        let covarianceXi = Matrix(rows: d, columns: d, elements: second)
+        let covariance = (transform * covarianceXi * transform.transposed).elements
+        let minimum = density(of: state).min() ?? 0
+        return FrameDiagnostics(mass: mass, mean: mean, covariance: covariance, minimum: minimum)
+    }
+
+    public func stationaryResidual(of state: [Double], operatorNorm: Double) -> Double {
+        let residual = assemble().multiply(state)
+        let stateNorm = state.reduce(0) { max($0, abs($1)) }
+        return residual.reduce(0) { max($0, abs($1)) } / max(operatorNorm * stateNorm, .leastNormalMagnitude)
+    }
+
+    /// Half the modes per axis (at least 1): the error estimate's comparison.
+    public func coarsened() -> (any Discretization)? {
+        guard modes.allSatisfy({ $0 >= 4 }) else { return nil }
+        var coarse = self
+        coarse = (try? HermiteDiscretization(model: linear, grid: grid, modes: modes.map { $0 / 2 }, centre: centre, transform: transform)) ?? coarse
+        return coarse.modes == modes ? nil : coarse
+    }
+
+    public func shiftedPreconditioning() throws -> (any ShiftedPreconditioning)? { nil }
+
+    public var methodDescription: String {
+        "Hermite spectral (modes \(modes.map(String.init).joined(separator: "×")), \(stateCount) coefficients of total degree ≤ \((modes.max() ?? 1) - 1); centre \(centre), ξ = T⁻¹(z − centre) with T = \(transform.elements))"
+    }
+}
