@@ -39,7 +39,7 @@ struct Evolve: ParsableCommand {
         let initialWarnings = ResolutionWarnings.initial(initial, grid: problem.grid)
         for warning in initialWarnings { Terminal.error("fpsolve: warning: " + warning) }
 
-        let discretization = problem.discretization()
+        let discretization = try problem.discretization()
         var evolution = Evolution(discretization: discretization, settings: settings, startTime: startTime)
         evolution.solver = problem.solver
         let signals = SignalWatch()

@@ -58,7 +58,7 @@ struct Fpsolve: ParsableCommand {
 /// and would answer "Missing value"; joined, the value reaches the problem's own check, which says
 /// what is wrong with it.
 func joiningNegativeValues(_ arguments: [String]) -> [String] {
-    let numeric: Set<String> = ["--dt", "--t-end", "--frames", "--cells"]
+    let numeric: Set<String> = ["--dt", "--t-end", "--frames", "--cells", "--modes"]
     var result: [String] = []
     var index = 0
     while index < arguments.count {

@@ -24,7 +24,7 @@ struct Solve: ParsableCommand {
         let target = output.path
 
         if !quiet && !json { Terminal.progress("fpsolve: \(problem.grid.cellCount) cells, assembling and factorizing …") }
-        let discretization = problem.discretization()
+        let discretization = try problem.discretization()
         let solution = try problem.solver.solve(discretization)
         if !quiet && !json { Terminal.progress("fpsolve: estimating the error (solve on the grid coarsened by two) …") }
         let (estimate, estimateWarnings) = ErrorEstimate.run(for: solution, solver: problem.solver)
@@ -130,6 +130,9 @@ struct ProblemOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Cell counts per axis, comma-separated (overrides grid.cells).", valueName: "n0,n1,…"))
     var cells: String?
 
+    @Option(help: ArgumentHelp("Spectral modes per axis, comma-separated (overrides discretization.modes).", valueName: "m0,m1,…"))
+    var modes: String?
+
     @Option(name: .customLong("set"), help: ArgumentHelp("Override one key of the problem file, e.g. model.temperature=0.5.", valueName: "KEY=VALUE"))
     var overrides: [String] = []
 
@@ -149,6 +152,7 @@ struct ProblemOptions: ParsableArguments {
         var origins: [String: String] = [:]
         var dedicated = extra
         if let cells { dedicated.append(("--cells", try Self.cellsOverride(cells))) }
+        if let modes { dedicated.append(("--modes", try Self.cellsOverride(modes, option: "--modes", key: "discretization.modes"))) }
         for (option, override) in dedicated {
             all.append(override)
             origins[String(override.prefix { $0 != "=" })] = option
@@ -166,12 +170,13 @@ struct ProblemOptions: ParsableArguments {
     }
 
     /// `--cells 200,200` as the override `grid.cells=[200,200]`.
-    static func cellsOverride(_ cells: String) throws -> String {
+    /// (`--modes 16,16` likewise as `discretization.modes=[16,16]`.)
+    static func cellsOverride(_ cells: String, option: String = "--cells", key: String = "grid.cells") throws -> String {
         let counts = cells.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         guard !counts.isEmpty, counts.allSatisfy({ Int($0) != nil }) else {
-            throw FokkerPlanckError.badInput(file: nil, keyPath: "--cells", line: nil,
+            throw FokkerPlanckError.badInput(file: nil, keyPath: option, line: nil,
                                              message: "expected comma-separated whole numbers such as 200,200, found '\(cells.printable)'")
         }
-        return "grid.cells=[\(counts.joined(separator: ","))]"
+        return "\(key)=[\(counts.joined(separator: ","))]"
     }
 }

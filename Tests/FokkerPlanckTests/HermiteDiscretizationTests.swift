@@ -71,4 +71,25 @@ final class HermiteDiscretizationTests: XCTestCase {
         print("Hermite 2-d OU current: max error \(worst) of max |J| \(size)")
         XCTAssertLessThan(worst / size, 1e-9)
     }
+
+    /// Kunin's p = 2 phase space with Σ not commuting with H (4-d, θ–v correlation): in a basis of
+    /// per-axis unit scales (so the coefficients are far from trivial) the covariance from the
+    /// coefficients equals Kunin's closed form within 1e-9 (issue 10's criterion), mass 1.
+    func testKuninP2GeneralNoiseCovarianceFromTheCoefficients() throws {
+        let problem = try Problem(contentsOf: validationProblem("../../grids/sgd-momentum-p2-general-noise.toml"))
+        guard case let .sgdMomentum(parameters, linear) = problem.model else { return XCTFail("not sgd-momentum") }
+        let kunin = try KuninReference(parameters)
+        let output = problem.grid.withCells([6, 6, 6, 6])
+        for modes in [3, 6] {
+            let hermite = try HermiteDiscretization(model: linear, grid: output, modes: [modes, modes, modes, modes],
+                                                    scale: [Double](repeating: 1, count: 4))
+            let solution = try StationarySolver().solve(hermite)
+            let moments = hermite.diagnostics(of: solution.state)
+            XCTAssertEqual(moments.mass, 1, accuracy: 1e-14)
+            let worst = zip(moments.covariance, kunin.covariance.elements).map { abs($0 - $1) }.max()!
+            let size = kunin.covariance.elements.map(abs).max()!
+            print("Kunin p = 2 general noise, Hermite \(modes)⁴ (\(hermite.stateCount) coefficients): covariance error \(worst) of \(size)")
+            XCTAssertLessThan(worst / size, 1e-9)
+        }
+    }
 }

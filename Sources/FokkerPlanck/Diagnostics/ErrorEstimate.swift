@@ -59,7 +59,13 @@ public struct ErrorEstimate: Sendable {
         let first = relativeDifference(fine, coarse)
         var order = Self.assumedOrder
         var factor = pow(ratio, order) - 1
-        if let coarsest {
+        if ratio <= 1 {
+            // Same output grid: a spectral method at half the modes. Its error falls
+            // exponentially, so the fine error is far below the difference, which bounds it
+            // (no order, no division).
+            order = .nan
+            factor = 1
+        } else if let coarsest {
             let second = relativeDifference(coarse, coarsest)
             let observed = log(second / first) / log(ratio)
             if observed >= 1.5 && observed <= 4.5 {

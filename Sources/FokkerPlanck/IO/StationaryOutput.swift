@@ -31,7 +31,9 @@ public enum StationaryOutput {
             method = "UMFPACK sparse LU (ordering \(stats.ordering)) of the generator with one cell pinned, then normalised"
         }
         let solver = solution.discretization.methodDescription + "; " + method
-        let moments = FrameDiagnostics(density: solution.density, grid: grid)
+        // From the discretization: for finite volumes the midpoint rule on the cells, for a
+        // spectral method exactly from the coefficients.
+        let moments = solution.discretization.diagnostics(of: solution.state)
         let root = commonAttributes(problem: problem, solver: solver, factorization: stats) + krylovAttributes + [
             ("residual", .double(solution.residual)),
             ("mass", .double(solution.mass)),
@@ -53,7 +55,19 @@ public enum StationaryOutput {
 
         let datasets = fieldDatasets(state: solution.state, density: solution.density, discretization: solution.discretization, problem: problem)
         var extra: [SGDMomentumOutput.Dataset] = []
-        var extraAttributes: [(String, AttributeValue)] = []
+        var extraAttributes: [(String, AttributeValue)] = [("discretization", .string(problem.discretizationSettings.typeName))]
+        // A spectral solve also stores what it solved for: the coefficients, their multi-indices
+        // (one row per coefficient) and the basis (z = centre + T ξ).
+        var spectral: [(name: String, shape: [Int], values: [Double], description: String)] = []
+        if let hermite = solution.discretization as? HermiteDiscretization {
+            extraAttributes += [("spectral_basis", .string(Array(repeating: "hermite", count: grid.dimension).joined(separator: ","))),
+                                ("spectral_modes", .integers(hermite.modes)), ("spectral_centre", .doubles(hermite.centre)),
+                                ("spectral_transform", .doubles(hermite.transform.elements))]
+            spectral = [("spectral_coefficients", [hermite.stateCount], solution.state,
+                         "coefficients a_n of ρ_ξ = Σ a_n Π ψ_{n_i}(ξ_i), ψ_k = He_k e^{−ξ²/2}/(√(2π) √k!), ξ = T⁻¹(z − centre)"),
+                        ("spectral_indices", [hermite.stateCount, grid.dimension], hermite.indices.flatMap { $0.map(Double.init) },
+                         "multi-index n of each coefficient (row), per axis (column)")]
+        }
         if case let .sgdMomentum(parameters, _) = problem.model {
             extra = try SGDMomentumOutput.datasets(parameters: parameters, density: solution.density, grid: grid,
                                                    temperature: problem.model.temperature)
@@ -81,6 +95,11 @@ public enum StationaryOutput {
                     let id = try file.writeDataset(dataset.name, shape: dataset.shape, values: dataset.values, attributes: dataset.attributes)
                     defer { file.closeDataset(id) }
                     for (k, axis) in dataset.axes.enumerated() { try file.attachScale(scales[axis], to: id, dimension: k) }
+                }
+                for item in spectral {
+                    let id = try file.writeDataset(item.name, shape: item.shape, values: item.values,
+                                                   attributes: [("long_name", .string(item.description))])
+                    file.closeDataset(id)
                 }
                 try writeMatrices(matrices, grid: grid, file: file)
                 for (key, value) in root + extraAttributes { try file.writeRootAttribute(key, value) }

@@ -2,7 +2,7 @@ import Foundation
 import TOMLKit
 
 extension Problem {
-    static let topLevelKeys: Set<String> = ["title", "grid", "model", "solve", "evolve", "output", "parameters"]
+    static let topLevelKeys: Set<String> = ["title", "grid", "model", "solve", "evolve", "output", "parameters", "discretization"]
     /// Names of output datasets, which an axis (a coordinate dataset of the same file) must not
     /// take; and their prefixes, followed by other axis names.
     static let reservedNames: Set<String> = ["time", "density", "potential", "mass", "min_density", "stationary_covariance",
@@ -34,6 +34,10 @@ extension Problem {
         try Self.checkSpecularWalls(grid: grid, model: model.coefficients, context: context)
         self.grid = grid
         solver = try Self.decodeSolve(root.optional("solve"))
+        discretizationSettings = try Self.decodeDiscretization(root.optional("discretization"), model: model, dimension: grid.dimension)
+        if case .spectral = discretizationSettings, solver.method == .iterative {
+            throw context.error("solve.method", "the spectral discretization is solved directly (its coefficient system is small and sparse); remove method = \"iterative\"")
+        }
         let dimension = grid.dimension
         evolve = try root.optional("evolve").map { try Self.decodeEvolve($0, dimension: dimension) }
         output = try Self.decodeOutput(root.optional("output"), source: source)
@@ -63,6 +67,72 @@ extension Problem {
                 throw context.error("grid.lower[\(m)]",
                     "a specular wall on '\(axis.name)' reflects '\(velocity.name)' to −'\(velocity.name)', so the '\(velocity.name)' axis must be symmetric about 0, found [\(velocity.lower), \(velocity.upper)]; use lower = −upper")
             }
+        }
+    }
+
+    // MARK: [discretization]
+
+    /// The spectral method exists for Hermite bases on OU models (`linear`, `sgd-momentum`);
+    /// Fourier and Chebyshev axes, Langevin potentials and evolution follow (issue 10).
+    static func decodeDiscretization(_ node: TOMLNode?, model: ModelSpecification, dimension d: Int) throws -> DiscretizationSettings {
+        guard let node else { return .finiteVolume }
+        let table = try node.table(allowed: ["type", "basis", "modes", "center", "scale"])
+        let type = try table.optional("type")?.string() ?? "finite-volume"
+        switch type {
+        case "finite-volume":
+            for key in ["basis", "modes", "center", "scale"] where table.optional(key) != nil {
+                throw try table.required(key).fail("'\(key)' belongs to type = \"spectral\"; the finite-volume discretization takes its resolution from [grid]")
+            }
+            return .finiteVolume
+        case "spectral":
+            let basisNode = try table.required("basis")
+            let basis = try basisNode.strings(count: d)
+            for (k, name) in basis.enumerated() {
+                guard ["fourier", "chebyshev", "hermite"].contains(name) else {
+                    throw TOMLNode(value: name, path: "discretization.basis[\(k)]", context: node.context)
+                        .fail("unknown basis '\(name)'; expected fourier (periodic axes), chebyshev (bounded) or hermite (unbounded)")
+                }
+                guard name == "hermite" else {
+                    throw TOMLNode(value: name, path: "discretization.basis[\(k)]", context: node.context)
+                        .fail("the \(name) basis is not implemented yet; hermite (on every axis, for linear and sgd-momentum models) is")
+                }
+            }
+            guard model.linearModel != nil else {
+                throw TOMLNode(value: type, path: "discretization.type", context: node.context)
+                    .fail("the spectral discretization is implemented for linear and sgd-momentum models so far, not \(model.typeName); use type = \"finite-volume\"")
+            }
+            let modesNode = try table.required("modes")
+            let items = try modesNode.array()
+            guard items.count == d else { throw modesNode.fail("expected \(d) mode counts (one per axis), found \(items.count)") }
+            var modes: [Int] = []
+            for (k, item) in items.enumerated() {
+                let m = try item.integer()
+                // 1…512 modes per axis; the kept set is the total degree ≤ max − 1 (see
+                // `HermiteDiscretization`), at most C(511 + d, d) coefficients.
+                guard m >= 1 && m <= 512 else {
+                    throw TOMLNode(value: m, path: "discretization.modes[\(k)]", context: node.context).fail("expected 1 to 512 modes, found \(m)")
+                }
+                modes.append(m)
+            }
+            // Coefficients of total degree ≤ K in d variables: C(K + d, d); 2e6 keeps the sparse
+            // LU of the coefficient system within a few GiB.
+            let degree = Double(modes.max()! - 1)
+            var count = 1.0
+            for i in 1...d { count *= (degree + Double(i)) / Double(i) }
+            guard count <= 2e6 else {
+                throw modesNode.fail(String(format: "%.3g Hermite coefficients (total degree ≤ %.0f in %d variables) is more than the 2e6 this solver holds; use fewer modes", count, degree, d))
+            }
+            let centre = try table.optional("center")?.numbers(count: d)
+            var scale: [Double]? = nil
+            if let scaleNode = table.optional("scale") {
+                let values = try scaleNode.numbers(count: d)
+                guard values.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw scaleNode.fail("every scale must be a positive number, found \(values)") }
+                scale = values
+            }
+            return .spectral(basis: basis, modes: modes, centre: centre, scale: scale)
+        default:
+            throw TOMLNode(value: type, path: "discretization.type", context: node.context)
+                .fail("unknown discretization '\(type)'; expected finite-volume or spectral")
         }
     }
 

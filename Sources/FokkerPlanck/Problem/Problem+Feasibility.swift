@@ -80,6 +80,9 @@ extension Problem {
         guard settings.initial != nil else {
             throw context.error("evolve.initial", "missing the initial condition, e.g. initial = { type = \"gaussian\", mean = [...], covariance = [[...]] }")
         }
+        if case .spectral = discretizationSettings {
+            throw context.error("discretization.type", "`fpsolve evolve` with the spectral discretization is not implemented yet; `fpsolve solve` is (use type = \"finite-volume\" to evolve)")
+        }
         if settings.scheme == .spectral {
             throw context.error("evolve.scheme", "the spectral scheme is not implemented yet; use crank-nicolson, bdf2 or implicit-euler")
         }

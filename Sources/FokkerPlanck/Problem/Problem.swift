@@ -7,6 +7,8 @@ public struct Problem: Sendable {
     public var model: ModelSpecification
     /// `[solve]`: options of the stationary solve.
     public var solver: StationarySolver
+    /// `[discretization]`: finite volumes on `[grid]` (the default), or a spectral basis.
+    public var discretizationSettings: DiscretizationSettings = .finiteVolume
     /// `[evolve]`, when the file has one.
     public var evolve: EvolveSettings?
     public var output: OutputSettings
@@ -111,11 +113,35 @@ public struct EvolveSettings: Sendable {
     }
 }
 
+/// `[discretization]` (SPEC §3).
+public enum DiscretizationSettings: Sendable, Equatable {
+    case finiteVolume
+    /// Per axis: the basis name, the number of modes; optional centre and scale of Hermite axes.
+    case spectral(basis: [String], modes: [Int], centre: [Double]?, scale: [Double]?)
+
+    public var typeName: String {
+        switch self {
+        case .finiteVolume: return "finite-volume"
+        case .spectral: return "spectral"
+        }
+    }
+}
+
 extension Problem {
     /// The discretization the problem asks for, on `grid` (default: its own `[grid]`; a validation
-    /// study passes its resolutions). Finite volumes today; the `[discretization]` table will pick
-    /// the spectral method here, so that no caller names a concrete scheme.
-    public func discretization(on grid: Grid? = nil) -> any Discretization {
-        FiniteVolumeScheme(grid: grid ?? self.grid, model: model.coefficients)
+    /// study passes its resolutions). `[grid]` is the output grid of a spectral method. Callers
+    /// never name a concrete scheme.
+    public func discretization(on grid: Grid? = nil) throws -> any Discretization {
+        let grid = grid ?? self.grid
+        switch discretizationSettings {
+        case .finiteVolume:
+            return FiniteVolumeScheme(grid: grid, model: model.coefficients)
+        case let .spectral(_, modes, centre, scale):
+            // Decoding admits only Hermite bases on OU models (`Problem.decodeDiscretization`).
+            guard let linear = model.linearModel else {
+                throw decodingContext.error("discretization.type", "the spectral discretization needs a linear or sgd-momentum model")
+            }
+            return try HermiteDiscretization(model: linear, grid: grid, modes: modes, centre: centre, scale: scale)
+        }
     }
 }

@@ -223,7 +223,7 @@ extension ValidationCase {
 
     private func stationaryRun(model: LinearModel, grid: Grid, start: DispatchTime) throws -> ValidationResult.Run {
         let reference = try OrnsteinUhlenbeckReference(model)
-        let solution = try problem.solver.solve(problem.discretization(on: grid))
+        let solution = try problem.solver.solve(try problem.discretization(on: grid))
         let errors = StationaryErrors(solution: solution, reference: reference)
         // Largest entry error of the covariance (all blocks, θ–v included), moments by the midpoint rule.
         let moments = FrameDiagnostics(density: solution.density, grid: grid)
@@ -249,7 +249,7 @@ extension ValidationCase {
 
     private func separableRun(model: LinearModel, grid: Grid, start: DispatchTime) throws -> ValidationResult.Run {
         let reference = try SeparableStationaryReference(model: model, grid: grid)
-        let solution = try problem.solver.solve(problem.discretization(on: grid))
+        let solution = try problem.solver.solve(try problem.discretization(on: grid))
         let errors = StationaryErrors(solution: solution, temperature: reference.temperature, density: reference.density(at:),
                                       current: reference.current(at:), potential: reference.potential(at:))
         return try estimated(ValidationResult.Run(cells: grid.shape, spacing: grid.spacing.max()!,
@@ -262,7 +262,7 @@ extension ValidationCase {
             throw FokkerPlanckError.badInput(file: path, keyPath: "case.reference", line: nil,
                                              message: "the langevin-boltzmann reference needs a langevin model")
         }
-        let solution = try problem.solver.solve(problem.discretization(on: grid))
+        let solution = try problem.solver.solve(try problem.discretization(on: grid))
         let exact = LangevinBoltzmann(model: model, box: grid)
         let q = model.positionCount
         // The Hamiltonian current (v, −∇U/m) ρ, and Φ = U + m|v|²/2 up to a constant.
@@ -284,7 +284,7 @@ extension ValidationCase {
         }
         let transient = try OrnsteinUhlenbeckTransient(model, initialMean: mean0, initialCovariance: covariance0)
         let recorder = FrameCollector()
-        var evolution = Evolution(discretization: problem.discretization(on: grid), settings: settings)
+        var evolution = Evolution(discretization: try problem.discretization(on: grid), settings: settings)
         evolution.solver = problem.solver
         let initial = try settings.initial!.density(on: grid).density
         // The evolve error estimate, as `fpsolve evolve` makes it (none when the grid is too
