@@ -43,18 +43,18 @@ struct Evolve: ParsableCommand {
         var evolution = Evolution(discretization: discretization, settings: settings, startTime: startTime)
         evolution.solver = problem.solver
         let signals = SignalWatch()
-        // The error estimate's two coarse runs go first (about 1.5 · 2^{−d} of the run).
-        if !quiet && !json { Terminal.progress("fpsolve: estimating the error (two runs on the grid coarsened by two) …") }
+        // The error estimate's two coarse runs keep pace with the run, frame by frame (about
+        // 1.5 · 2^{−d} of its cost); here they are only prepared.
         var estimator: EvolutionErrorEstimator? = nil
         var missingEstimate: String? = nil
         do {
-            estimator = try EvolutionErrorEstimator(evolution: evolution, initial: initial, shouldStop: { signals.received != 0 })
+            estimator = try EvolutionErrorEstimator(evolution: evolution, initial: initial)
             if estimator == nil { missingEstimate = "no error estimate: an axis has fewer than 6 cells, too few to coarsen by two" }
         } catch {
-            missingEstimate = "no error estimate: the run on the grid coarsened by two failed (\(error)); a grid that coarse does not resolve the density, so this one may not either: check it on a finer grid"
+            missingEstimate = "no error estimate: the runs on the grid coarsened by two could not be prepared (\(error))"
         }
         if signals.received != 0 {
-            // Interrupted during the estimate's coarse runs: no frame of the run exists yet.
+            // Interrupted while the estimate's coarse systems were factored: no frame exists yet.
             Terminal.error("fpsolve: interrupted before the first step; nothing was written and \(target.printable) was not touched")
             throw ExitCode(128 + signals.received)
         }

@@ -3,9 +3,10 @@ import Foundation
 /// An a posteriori error estimate for an evolution, frame by frame, split into its space and time
 /// parts (the evolve counterpart of `ErrorEstimate`).
 ///
-/// Before the run, the problem is evolved twice more on the grid coarsened by two (n → ⌊n/2⌋):
-/// once with the run's own Δt and once with a companion step Δt′ (half the steps per frame, or
-/// twice as many when a frame is one step). Then at every compared frame
+/// Beside the run, the problem is evolved twice more on the grid coarsened by two (n → ⌊n/2⌋),
+/// frame by frame in step with it (`EvolutionCursor`): once with the run's own Δt and once with a
+/// companion step Δt′ (half the steps per frame, or twice as many when a frame is one step).
+/// Then at every frame
 ///
 /// * **space**: ‖ρ_h − I ρ_2h‖₁ / ‖ρ_h‖₁ / (2^p − 1), p = 2 — the fine run against the coarse one
 ///   with the same Δt, whose time errors (the same to leading order) cancel;
@@ -28,25 +29,25 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
     public private(set) var seconds: Double
     /// The time of every frame observed.
     private var frameTimes: [Int: Double] = [:]
+    /// Why the coarse runs stopped, when they failed.
+    public private(set) var failure: String?
 
     let fineGrid: Grid
     let coarseGrid: Grid
-    /// r^p − 1 for the grids' ratio r.
+    /// r^p − 1 for the grids' ratio r, and |1 − (Δt′/Δt)^q|.
     let spatialFactor: Double
-    /// Coarse frames kept for comparison, by fine frame index.
-    var coarseFrames: [Int: [Double]] = [:]
+    let temporalFactor: Double
+    /// The two coarse runs, advanced a frame whenever the fine run has made one.
+    private var same: EvolutionCursor
+    private var companion: EvolutionCursor
 
-    /// At most this many coarse values are kept (2 × 10⁷ doubles, 160 MB): with more frames the
-    /// comparison is made every k-th frame (and at the last).
-    public static let maximumStoredValues = 20_000_000
-
-    /// Runs the two coarse evolutions. nil when an axis is too coarse to coarsen (fewer than 6
-    /// cells); throws when a coarse run fails.
-    public init?(evolution: Evolution, initial: [Double], shouldStop: () -> Bool = { false }) throws {
+    /// Prepares the two coarse runs (assembly and factorization only). nil when an axis is too
+    /// coarse to coarsen (fewer than 6 cells); throws when a coarse system cannot be prepared.
+    public init?(evolution: Evolution, initial: [Double]) throws {
         let grid = evolution.discretization.grid
         guard let coarse = evolution.discretization.coarsened() else { return nil }
-        let coarseGrid = coarse.grid
         let start = DispatchTime.now()
+        let coarseGrid = coarse.grid
         fineGrid = grid
         self.coarseGrid = coarseGrid
         coarseCells = coarseGrid.shape
@@ -67,52 +68,49 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         }
 
         let frames = max(settings.frames, 1)
-        let every = max(1, Int((Double(frames) * Double(coarseGrid.cellCount) / Double(Self.maximumStoredValues / 2)).rounded(.up)))
-        func kept(_ frame: Int) -> Bool { frame % every == 0 || frame == frames - 1 }
-
-        var same = Evolution(discretization: coarse, settings: settings, startTime: evolution.startTime)
-        same.solver = evolution.solver
-        let sameFrames = KeptFrames(keep: kept)
-        guard try same.run(initial: coarseInitial, observers: [sameFrames], shouldStop: shouldStop).outcome == .completed else {
-            throw FokkerPlanckError.solverFailed("interrupted")
-        }
-
+        var sameRun = Evolution(discretization: coarse, settings: settings, startTime: evolution.startTime)
+        sameRun.solver = evolution.solver
         var companionSettings = settings
         let frameLength = settings.tEnd / Double(max(frames - 1, 1))
         let companionSteps = evolution.stepsPerFrame >= 2 ? evolution.stepsPerFrame / 2 : 2
         companionSettings.dt = frameLength / Double(companionSteps)
-        var companion = Evolution(discretization: coarse, settings: companionSettings, startTime: evolution.startTime)
-        companion.solver = evolution.solver
-        companionDt = companion.dt
-        let companionFrames = KeptFrames(keep: kept)
-        guard try companion.run(initial: coarseInitial, observers: [companionFrames], shouldStop: shouldStop).outcome == .completed else {
-            throw FokkerPlanckError.solverFailed("interrupted")
-        }
+        var companionRun = Evolution(discretization: coarse, settings: companionSettings, startTime: evolution.startTime)
+        companionRun.solver = evolution.solver
+        companionDt = companionRun.dt
+        same = try EvolutionCursor(evolution: sameRun, initial: coarseInitial)
+        companion = try EvolutionCursor(evolution: companionRun, initial: coarseInitial)
 
         space = [Double](repeating: .nan, count: frames)
         time = [Double](repeating: .nan, count: frames)
         // e(Δt) = C Δt^q: |ρ_Δt − ρ_Δt′| = C |Δt^q − Δt′^q|, so e(Δt) = |ρ_Δt − ρ_Δt′| / |1 − (Δt′/Δt)^q|
         // (the ratio form: Δt^q itself can underflow).
-        let factor = abs(1 - pow(companionDt / evolution.dt, order.time))
+        temporalFactor = abs(1 - pow(companionDt / evolution.dt, order.time))
         // The grids' actual ratio (⌊n/2⌋ cells: 2.33 from 7 cells), as `ErrorEstimate` uses.
         spatialFactor = pow(zip(coarseGrid.spacing, grid.spacing).map { $0 / $1 }.min() ?? 2, order.space) - 1
-        for (frame, a) in sameFrames.frames {
-            guard let b = companionFrames.frames[frame] else { continue }
-            time[frame] = Self.relativeL1(a, b) / factor
-        }
-        coarseFrames = sameFrames.frames
         seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
     }
 
     public func observe(frame: Int, time t: Double, state: [Double], density: [Double], diagnostics: FrameDiagnostics) throws {
         frameTimes[frame] = t
         // The initial state is the data, not an approximation (both parts are 0 there).
-        if frame == 0 { space[0] = 0; time[0] = 0; coarseFrames[0] = nil; return }
-        guard let coarse = coarseFrames.removeValue(forKey: frame) else { return }
+        if frame == 0 { space[0] = 0; time[0] = 0; return }
         let start = DispatchTime.now()
-        let interpolated = ErrorEstimate.interpolate(coarse, from: coarseGrid, to: fineGrid)
+        defer { seconds += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9 }
+        guard failure == nil else { return }
+        // The coarse runs keep pace: one frame each per fine frame. Their failure (a coarse grid
+        // that blows up) ends the estimate, never the run.
+        do {
+            while same.frame < frame { _ = try same.advance() }
+            while companion.frame < frame { _ = try companion.advance() }
+        } catch {
+            failure = "\(error)"
+            return
+        }
+        let discretization = same.evolution.discretization
+        let a = discretization.density(of: same.state), b = discretization.density(of: companion.state)
+        time[frame] = Self.relativeL1(a, b) / temporalFactor
+        let interpolated = ErrorEstimate.interpolate(a, from: coarseGrid, to: fineGrid)
         space[frame] = Self.relativeL1(density, interpolated) / spatialFactor
-        seconds += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
     }
 
     /// The estimate of a frame (NaN when that frame was not compared).
@@ -133,9 +131,11 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
 
     /// The estimate above the threshold, saying whether to refine space or time.
     public func warnings(threshold: Double) -> [String] {
+        let failed = failure.map { ["the error estimate stopped at a frame where the runs on the grid coarsened by two failed (\($0)); a grid that coarse does not resolve the density, so this one may not either: check it on a finer grid"] } ?? []
         guard let worst else {
-            return ["no error estimate: no frame after the first could be compared (the run stopped early, or its time step is too small to tell the two coarse runs apart)"]
+            return failed + ["no error estimate: no frame after the first could be compared (the run stopped early, or its time step is too small to tell the two coarse runs apart)"]
         }
+        guard failed.isEmpty else { return failed }
         guard !(worst.total <= threshold) else { return [] }
         let hint = worst.time > worst.space
             ? "mostly from the time steps: use a smaller dt"
@@ -151,17 +151,5 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
             norm += abs(a[c])
         }
         return difference / max(norm, .leastNormalMagnitude)
-    }
-}
-
-/// Keeps the frames that `keep` selects.
-final class KeptFrames: EvolutionObserver {
-    let keep: (Int) -> Bool
-    var frames: [Int: [Double]] = [:]
-
-    init(keep: @escaping (Int) -> Bool) { self.keep = keep }
-
-    func observe(frame: Int, time: Double, state: [Double], density: [Double], diagnostics: FrameDiagnostics) throws {
-        if keep(frame) { frames[frame] = density }
     }
 }

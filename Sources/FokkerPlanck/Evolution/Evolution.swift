@@ -120,22 +120,16 @@ public struct Evolution {
     public func run(initial: [Double], observers: [any EvolutionObserver],
                     progress: ((_ step: Int, _ totalSteps: Int, _ time: Double) -> Void)? = nil,
                     shouldStop: () -> Bool = { false }) throws -> EvolutionSummary {
-        let grid = discretization.grid
-        precondition(initial.count == grid.cellCount)
         let start = DispatchTime.now()
-        let generator = discretization.assemble()
-        let preconditioning = solver.method == .iterative ? try discretization.shiftedPreconditioning() : nil
-        var stepper = try TimeStepper(generator: generator, scheme: settings.scheme, dt: dt, dimension: grid.dimension,
-                                      solver: solver, preconditioning: preconditioning)
-        let conserving = !grid.axes.contains { $0.boundary == .absorbing }
-        var rho = discretization.state(fromDensity: initial)
-        let initialMass = discretization.mass(of: rho)
+        var cursor = try EvolutionCursor(evolution: self, initial: initial)
+        let conserving = !discretization.grid.axes.contains { $0.boundary == .absorbing }
+        let initialMass = discretization.mass(of: cursor.state)
         var drift = 0.0
-        var mostNegative = min(0, initial.min() ?? 0)
         let frames = max(settings.frames, 1)
         let totalSteps = stepsPerFrame * (frames - 1)
 
         func emit(_ frame: Int) throws -> FrameDiagnostics {
+            let rho = cursor.state
             let diagnostics = discretization.diagnostics(of: rho)
             drift = max(drift, abs(diagnostics.mass - initialMass))
             let time = startTime + Double(frame * stepsPerFrame) * dt
@@ -149,19 +143,10 @@ public struct Evolution {
         _ = try emit(0)
         var written = 1
         var outcome = EvolutionSummary.Outcome.completed
-        frameLoop: for frame in 1..<max(frames, 1) {
-            for _ in 0..<stepsPerFrame {
-                if shouldStop() { outcome = .stopped; break frameLoop }
-                rho = try stepper.step(rho)
-                var minimum = 0.0
-                for v in rho {
-                    guard v.isFinite else {
-                        throw FokkerPlanckError.solverFailed("the density became non-finite at t = \(startTime + Double(stepper.steps) * dt); try a smaller dt or bdf2")
-                    }
-                    minimum = min(minimum, v)
-                }
-                mostNegative = min(mostNegative, minimum)
-                progress?(stepper.steps, totalSteps, startTime + Double(stepper.steps) * dt)
+        for frame in 1..<max(frames, 1) {
+            guard try cursor.advance(shouldStop: shouldStop, progress: { progress?($0, totalSteps, $1) }) else {
+                outcome = .stopped
+                break
             }
             let diagnostics = try emit(frame)
             written += 1
@@ -170,9 +155,59 @@ public struct Evolution {
                                                             diagnostics.mass - initialMass, startTime + Double(frame * stepsPerFrame) * dt, Self.massTolerance))
             }
         }
+        let stepper = cursor.stepper
+        let mostNegative = cursor.mostNegative
         return EvolutionSummary(outcome: outcome, framesWritten: written, steps: stepper.steps, dt: dt,
                                 finalTime: startTime + Double(stepper.steps) * dt, mostNegativeDensity: mostNegative,
                                 massDrift: drift, factorization: stepper.statistics, seconds: seconds(since: start),
                                 krylovIterations: stepper.krylovIterations)
+    }
+}
+
+/// An evolution advanced one frame at a time: the run loop's, and the error estimate's coarse
+/// runs, which keep pace with the fine run frame by frame (so nothing waits for them up front
+/// and an interruption loses nothing).
+public struct EvolutionCursor {
+    public let evolution: Evolution
+    var stepper: TimeStepper
+    /// The current state (frame `frame`).
+    public private(set) var state: [Double]
+    public private(set) var frame = 0
+    /// The most negative state value of any step so far (0 if none).
+    public private(set) var mostNegative: Double
+
+    /// Assembles and factors the step systems; `initial` is the density at the output grid's
+    /// cell centres.
+    public init(evolution: Evolution, initial: [Double]) throws {
+        let discretization = evolution.discretization
+        precondition(initial.count == discretization.grid.cellCount)
+        self.evolution = evolution
+        let preconditioning = evolution.solver.method == .iterative ? try discretization.shiftedPreconditioning() : nil
+        stepper = try TimeStepper(generator: discretization.assemble(), scheme: evolution.settings.scheme, dt: evolution.dt,
+                                  dimension: discretization.grid.dimension, solver: evolution.solver, preconditioning: preconditioning)
+        state = discretization.state(fromDensity: initial)
+        mostNegative = min(0, initial.min() ?? 0)
+    }
+
+    /// Takes the steps of one frame interval. Returns false, at the last completed step, when
+    /// `shouldStop` answers true (it is asked before every step).
+    public mutating func advance(shouldStop: () -> Bool = { false },
+                                 progress: ((_ step: Int, _ time: Double) -> Void)? = nil) throws -> Bool {
+        let dt = evolution.dt, startTime = evolution.startTime
+        for _ in 0..<evolution.stepsPerFrame {
+            if shouldStop() { return false }
+            state = try stepper.step(state)
+            var minimum = 0.0
+            for v in state {
+                guard v.isFinite else {
+                    throw FokkerPlanckError.solverFailed("the density became non-finite at t = \(startTime + Double(stepper.steps) * dt); try a smaller dt or bdf2")
+                }
+                minimum = min(minimum, v)
+            }
+            mostNegative = min(mostNegative, minimum)
+            progress?(stepper.steps, startTime + Double(stepper.steps) * dt)
+        }
+        frame += 1
+        return true
     }
 }
