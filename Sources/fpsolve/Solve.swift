@@ -69,9 +69,8 @@ struct Solve: ParsableCommand {
 
     func estimateLine(_ estimate: ErrorEstimate?) -> String {
         guard let estimate else { return "not estimated (see the warnings)" }
-        return String(format: "≈ %.2e relative L1 of ρ; mean ± %.1e, covariance ± %.1e (Richardson, %@ cells, %.3f s)",
-                      estimate.density, estimate.mean, estimate.covariance,
-                      estimate.coarseCells.map(String.init).joined(separator: "×"), estimate.seconds)
+        return String(format: "≈ %.2e relative L1 of ρ; mean ± %.1e, covariance ± %.1e (%@, %.3f s)",
+                      estimate.density, estimate.mean, estimate.covariance, estimate.comparison, estimate.seconds)
     }
 
     func solverLine(problem: Problem, solution: StationarySolution) -> String {

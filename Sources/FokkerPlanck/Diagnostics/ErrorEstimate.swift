@@ -21,6 +21,9 @@ public struct ErrorEstimate: Sendable {
     /// Estimated error of the covariance, the largest entry (absolute).
     public let covariance: Double
     public let coarseCells: [Int]
+    /// How it was made, for the summaries ("Richardson, 100×100 cells"; for a spectral method
+    /// "difference from 15 coefficients").
+    public let comparison: String
     /// The order used: observed from three grids, 2 with two, NaN when the three grids were not
     /// in the asymptotic range (then the estimate is the fine–coarse difference itself).
     public let order: Double
@@ -77,11 +80,13 @@ public struct ErrorEstimate: Sendable {
             }
         }
         density = first / factor
-        let fineMoments = FrameDiagnostics(density: fine.density, grid: fine.grid)
-        let coarseMoments = FrameDiagnostics(density: coarse.density, grid: coarse.grid)
+        let fineMoments = fine.discretization.diagnostics(of: fine.state)
+        let coarseMoments = coarse.discretization.diagnostics(of: coarse.state)
         mean = zip(fineMoments.mean, coarseMoments.mean).map { abs($0 - $1) }.max()! / factor
         covariance = zip(fineMoments.covariance, coarseMoments.covariance).map { abs($0 - $1) }.max()! / factor
         coarseCells = coarse.grid.shape
+        comparison = ratio <= 1 ? "difference from \(coarse.discretization.stateCount) coefficients"
+                                : "Richardson, \(coarse.grid.shape.map(String.init).joined(separator: "×")) cells"
         self.order = order
         self.seconds = seconds
     }
