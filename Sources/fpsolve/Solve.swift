@@ -31,6 +31,7 @@ struct Solve: ParsableCommand {
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
         let warnings = boxWarnings + ResolutionWarnings.solution(mostNegative: solution.minimumDensity, largest: solution.density.max() ?? 0, evolving: false)
             + ResolutionWarnings.zeroFluxPositionWalls(solution.density, grid: problem.grid, model: problem.model.coefficients)
+            + ResolutionWarnings.massOutsideOutputGrid(solution)
             + estimateWarnings
         try signals.critical {
             try StationaryOutput.write(problem: problem, solution: solution, wallSeconds: wall, warnings: warnings,

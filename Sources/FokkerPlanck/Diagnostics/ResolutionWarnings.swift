@@ -77,4 +77,14 @@ public enum ResolutionWarnings {
                           100 * atWall[k] / largest, axis.name, grid.axes[m].name, grid.axes[m].name, grid.axes[m].name)
         }
     }
+
+    /// A discretization whose unknowns are not the grid cells (spectral) solves on its own
+    /// domain — the whole space for Hermite axes — and only samples ρ on `[grid]`: when that box
+    /// misses more than 1e-6 of the mass, the written density does not sum to 1 there.
+    public static func massOutsideOutputGrid(_ solution: StationarySolution) -> [String] {
+        guard !(solution.discretization is FiniteVolumeScheme) else { return [] }
+        let onGrid = solution.grid.integrate(solution.density)
+        guard abs(onGrid - solution.mass) > 1e-6 * abs(solution.mass) else { return [] }
+        return [String(format: "the [grid] box holds %.8g of the mass (the spectral solution lives on the whole space; the box only samples it): widen [grid] to see all of it", onGrid / solution.mass)]
+    }
 }

@@ -35,6 +35,13 @@ extension Problem {
         self.grid = grid
         solver = try Self.decodeSolve(root.optional("solve"))
         discretizationSettings = try Self.decodeDiscretization(root.optional("discretization"), model: model, dimension: grid.dimension)
+        if case let .spectral(basis, _, _, _) = discretizationSettings {
+            // Hermite functions live on the whole line: a wall or a seam of [grid] would be
+            // silently ignored, so only reflecting walls (where [grid] is just the output box) pass.
+            for (k, axis) in grid.axes.enumerated() where basis[k] == "hermite" && axis.boundary != .reflecting {
+                throw context.error("grid.boundary[\(k)]", "the hermite basis treats '\(axis.name)' as unbounded, so its \(axis.boundary.rawValue) boundary would be ignored; \(axis.boundary == .periodic ? "a periodic axis needs the fourier basis (not implemented yet)" : "use the finite-volume discretization for walls")")
+            }
+        }
         if case .spectral = discretizationSettings, solver.method == .iterative {
             throw context.error("solve.method", "the spectral discretization is solved directly (its coefficient system is small and sparse); remove method = \"iterative\"")
         }
