@@ -84,7 +84,9 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         time = [Double](repeating: .nan, count: frames)
         // e(Δt) = C Δt^q: |ρ_Δt − ρ_Δt′| = C |Δt^q − Δt′^q|, so e(Δt) = |ρ_Δt − ρ_Δt′| / |1 − (Δt′/Δt)^q|
         // (the ratio form: Δt^q itself can underflow).
-        temporalFactor = abs(1 - pow(companionDt / evolution.dt, order.time))
+        // The exponential scheme has no step error (one exp(τL) per frame, to 2⁻⁵³): its time
+        // part is 0 (∞ here), whatever the coarse pair's round-off difference.
+        temporalFactor = settings.scheme == .exponential ? .infinity : abs(1 - pow(companionDt / evolution.dt, order.time))
         // The grids' actual ratio (⌊n/2⌋ cells: 2.33 from 7 cells), as `ErrorEstimate` uses.
         spatialFactor = pow(zip(coarseGrid.spacing, grid.spacing).map { $0 / $1 }.min() ?? 2, order.space) - 1
         seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9

@@ -112,7 +112,9 @@ public struct Evolution {
         // Bounded so that the conversion cannot trap (Problem.checkEvolvable refuses such runs
         // with a message before they get here).
         let steps = (frameLength / settings.dt * (1 - 1e-12)).rounded(.up)
-        stepsPerFrame = max(1, Int(min(steps.isFinite ? steps : EvolveSettings.maximumSteps, EvolveSettings.maximumSteps)))
+        // The exponential scheme has no step error: one exp(τL) per frame, whatever dt says.
+        stepsPerFrame = settings.scheme == .exponential
+            ? 1 : max(1, Int(min(steps.isFinite ? steps : EvolveSettings.maximumSteps, EvolveSettings.maximumSteps)))
         dt = frameLength / Double(stepsPerFrame)
     }
 

@@ -25,8 +25,12 @@ public struct TimeStepper {
     public let scheme: EvolveSettings.Scheme
     public let dt: Double
     let generator: SparseMatrix
-    private let main: any LinearSystem
+    private let main: (any LinearSystem)?
     private let starter: (any LinearSystem)?
+    /// The exponential scheme's exp(Δt L) (no linear system).
+    private let exponential: ExponentialAction?
+    /// Products with L taken by the exponential scheme.
+    public private(set) var matrixProducts = 0
     private var previous: [Double]?
     public private(set) var steps = 0
 
@@ -43,6 +47,16 @@ public struct TimeStepper {
         case .implicitEuler: coefficient = 1
         case .crankNicolson: coefficient = 0.5
         case .bdf2: coefficient = 2.0 / 3.0
+        case .exponential:
+            exponential = ExponentialAction(generator)
+            main = nil
+            starter = nil
+            var statistics = FactorizationStatistics()
+            statistics.size = generator.rows
+            statistics.matrixNonzeros = generator.nonzeroCount
+            statistics.ordering = "none (Taylor exp(τL))"
+            exponentialStatistics = statistics
+            return
         case .spectral:
             throw FokkerPlanckError.badInput(file: nil, keyPath: "evolve.scheme", line: nil,
                                              message: "the spectral scheme is not implemented yet; use crank-nicolson, bdf2 or implicit-euler")
@@ -54,6 +68,8 @@ public struct TimeStepper {
                                preconditioning: preconditioning.map { p in { (p, 1, -c * dt) } },
                                failureHint: "try a smaller dt")
         }
+        exponential = nil
+        exponentialStatistics = nil
         main = try prepare(coefficient)
         if scheme == .bdf2 {
             // Same pattern: a direct starter reuses the symbolic analysis.
@@ -67,22 +83,24 @@ public struct TimeStepper {
         }
     }
 
+    private let exponentialStatistics: FactorizationStatistics?
+
     /// Factorization statistics of the main step matrix (for GMRES: size, non-zeros, memory).
-    public var statistics: FactorizationStatistics { main.statistics }
+    public var statistics: FactorizationStatistics { main?.statistics ?? exponentialStatistics ?? FactorizationStatistics() }
     /// GMRES iterations over all steps (iterative solver only).
-    public var krylovIterations: Int { (main.krylov?.iterations ?? 0) + (starter?.krylov?.iterations ?? 0) }
+    public var krylovIterations: Int { (main?.krylov?.iterations ?? 0) + (starter?.krylov?.iterations ?? 0) }
 
     /// Advances ρ by one step.
     public mutating func step(_ rho: [Double]) throws -> [Double] {
         defer { steps += 1 }
         switch scheme {
         case .implicitEuler:
-            return try main.solve(rho, guess: rho)
+            return try main!.solve(rho, guess: rho)
         case .crankNicolson:
             let l = generator.multiply(rho)
             var rhs = rho
             for i in rhs.indices { rhs[i] += 0.5 * dt * l[i] }
-            return try main.solve(rhs, guess: rho)
+            return try main!.solve(rhs, guess: rho)
         case .bdf2:
             guard let before = previous else {
                 previous = rho
@@ -91,7 +109,11 @@ public struct TimeStepper {
             var rhs = rho
             for i in rhs.indices { rhs[i] = (4 * rho[i] - before[i]) / 3 }
             previous = rho
-            return try main.solve(rhs, guess: rho)
+            return try main!.solve(rhs, guess: rho)
+        case .exponential:
+            let (next, products) = exponential!.apply(rho, time: dt)
+            matrixProducts += products
+            return next
         case .spectral:
             fatalError("unreachable: refused in init")
         }

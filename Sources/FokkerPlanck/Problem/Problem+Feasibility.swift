@@ -92,8 +92,10 @@ extension Problem {
         guard settings.frames <= EvolveSettings.maximumFrames else {
             throw context.error("evolve.frames", "\(settings.frames) frames is more than the \(EvolveSettings.maximumFrames) a run writes; frames are snapshots to look at, not every step")
         }
-        // Each frame interval takes ⌈(t_end/(frames − 1))/dt⌉ steps (dt is shrunk to fit).
-        let steps = (settings.tEnd / settings.dt).rounded(.up) + Double(settings.frames)
+        // Each frame interval takes ⌈(t_end/(frames − 1))/dt⌉ steps (dt is shrunk to fit); the
+        // exponential scheme one.
+        let steps = settings.scheme == .exponential ? Double(settings.frames)
+            : (settings.tEnd / settings.dt).rounded(.up) + Double(settings.frames)
         guard steps.isFinite, steps <= EvolveSettings.maximumSteps else {
             throw context.error(settings.tEnd > 1e12 ? "evolve.t_end" : "evolve.dt", String(format:
                 "evolve.t_end = %g with evolve.dt = %g needs %.3g steps, more than the %.0e a run allows; choose a larger evolve.dt or a smaller evolve.t_end",

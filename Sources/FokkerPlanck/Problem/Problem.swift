@@ -82,6 +82,9 @@ public struct EvolveSettings: Sendable {
         case crankNicolson = "crank-nicolson"
         case bdf2
         case implicitEuler = "implicit-euler"
+        /// ρ(t + τ) = exp(τL) ρ(t) to the unit roundoff (`ExponentialAction`): one step per frame,
+        /// no time-step error.
+        case exponential
         case spectral
     }
 
