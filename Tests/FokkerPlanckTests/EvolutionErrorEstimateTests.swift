@@ -84,14 +84,20 @@ final class ExponentialSchemeTests: XCTestCase {
         for j in 0..<l.columns { for p in l.columnStarts[j]..<l.columnStarts[j + 1] { dense[l.rowIndices[p], j] = l.values[p] } }
         let rho = try EvolveSettings.InitialCondition.gaussian(mean: [1, -0.5], covariance: Matrix([[1, 0], [0, 1]])).density(on: grid).density
         let action = ExponentialAction(l)
+        let krylov = KrylovExponential(l)
         for t in [0.01, 0.5, 3.0] {
             let exact = try (t * dense).exponential() * rho
             let (result, products) = action.apply(rho, time: t)
             let error = zip(result, exact).map { abs($0 - $1) }.max()! / exact.map(abs).max()!
-            print("exp(\(t) L) ρ: \(products) products, relative error \(error)")
+            let (projected, krylovProducts) = try krylov.apply(rho, time: t)
+            let krylovError = zip(projected, exact).map { abs($0 - $1) }.max()! / exact.map(abs).max()!
+            print("exp(\(t) L) ρ: Taylor \(products) products, relative error \(error); Krylov \(krylovProducts) products, \(krylovError)")
             // Both to ~1e-15 per product; Padé's own error on ‖tL‖ up to ~40 is a few 1e-15.
             XCTAssertLessThan(error, 1e-13, "t = \(t)")
             XCTAssertEqual(grid.integrate(result), grid.integrate(rho), accuracy: 1e-13)
+            // Krylov: local error 1e-14 ‖ρ‖₂ per unit time.
+            XCTAssertLessThan(krylovError, 1e-12, "t = \(t)")
+            XCTAssertEqual(grid.integrate(projected), grid.integrate(rho), accuracy: 1e-12)
         }
     }
 

@@ -92,4 +92,25 @@ final class HermiteDiscretizationTests: XCTestCase {
             XCTAssertLessThan(worst / size, 1e-9)
         }
     }
+
+    /// A basis centred off the model's mean (review: the constant drift b = −T⁻¹A(c − c_model) was
+    /// dropped, and the solve returned N(c_basis, S)): the mean and covariance come out exact, and
+    /// the density converges with the modes.
+    func testOffCentreBasisKeepsTheModelsMean() throws {
+        let reference = try OrnsteinUhlenbeckReference(model)
+        let exact = grid.sample(reference.density(at:))
+        var errors: [Double] = []
+        for modes in [8, 16, 24] {
+            let hermite = try HermiteDiscretization(model: model, grid: grid, modes: [modes, modes], centre: [0.6, -0.5])
+            let solution = try StationarySolver().solve(hermite)
+            let moments = hermite.diagnostics(of: solution.state)
+            for i in 0..<2 { XCTAssertEqual(moments.mean[i], model.center[i], accuracy: 1e-12, "modes \(modes)") }
+            for m in 0..<4 { XCTAssertEqual(moments.covariance[m], reference.covariance.elements[m], accuracy: 1e-12) }
+            errors.append(grid.integrate(zip(solution.density, exact).map { abs($0 - $1) }))
+        }
+        print("Hermite 2-d OU, basis centre off by ~0.5σ: L1 errors \(errors.map { String(format: "%.2e", $0) })")
+        for (coarse, fine) in zip(errors, errors.dropFirst()) { XCTAssertLessThan(fine, coarse / 10, "errors \(errors)") }
+        // Fewer than 3 modes would drop the degree-2 coefficients that carry the covariance.
+        XCTAssertThrowsError(try HermiteDiscretization(model: model, grid: grid, modes: [2, 30]))
+    }
 }

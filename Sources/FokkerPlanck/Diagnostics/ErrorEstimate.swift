@@ -144,7 +144,9 @@ extension StationarySolver {
         let start = DispatchTime.now()
         let coarse = try solve(coarser)
         var coarsest: StationarySolution? = nil
-        if let coarsest_ = coarser.coarsened() { coarsest = try? solve(coarsest_) }
+        // A third solve serves the observed order on grids; a spectral comparison (same output
+        // grid) does not use it.
+        if coarser.grid != solution.grid, let coarsest_ = coarser.coarsened() { coarsest = try? solve(coarsest_) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
         return ErrorEstimate(fine: solution, coarse: coarse, coarsest: coarsest, seconds: seconds)
     }
@@ -161,10 +163,16 @@ extension ErrorEstimate {
         } catch {
             return (nil, ["no error estimate: the solve on the grid coarsened by two failed (\(error)); a grid that coarse does not resolve the density, so this one may not either: check it on a finer grid"])
         }
+        let spectral = !(solution.discretization is FiniteVolumeScheme)
         guard let estimate else {
-            return (nil, ["no error estimate: an axis has fewer than 6 cells, too few to coarsen by two"])
+            return (nil, [spectral ? "no error estimate: an axis has fewer than 6 modes, too few to halve"
+                                   : "no error estimate: an axis has fewer than 6 cells, too few to coarsen by two"])
         }
         guard !(estimate.density <= solver.errorThreshold) else { return (estimate, []) }
+        if spectral {
+            return (estimate, [String(format: "the estimated relative L1 error of ρ is %.2g, above the threshold %.2g ([solve] error_threshold): use more modes, or leave discretization.scale and center out (the default basis is the stationary covariance's), or widen the threshold if that accuracy is enough",
+                                      estimate.density, solver.errorThreshold)])
+        }
         // The axis with the fewest cells per standard deviation of the solution.
         let moments = FrameDiagnostics(density: solution.density, grid: grid)
         let d = grid.dimension

@@ -16,11 +16,14 @@ import Foundation
 ///
 ///     L = Σ_ij A′_ij ∂_{ξ_i} ξ_j + D′_ij ∂_{ξ_i} ∂_{ξ_j}
 ///
-/// a sparse matrix: L ψ_n has terms in ψ_{n+e_i+e_j} and ψ_{n+e_i−e_j} only, so it keeps or raises
-/// the total degree |n| by 2. The kept modes are n_i < N_i (the `modes` per axis) with
-/// |n| ≤ max N_i − 1: on a total-degree set no equation reaches a dropped mode, so the truncated
-/// stationary system gives the exact expansion coefficients up to that degree (the error is the
-/// tail of the expansion alone, which falls exponentially when s is near the stationary spread).
+/// a sparse matrix (plus −Σ b_i ∂_{ξ_i}, b = −T⁻¹A(c − c_model), when the basis centre is not
+/// the model's): L ψ_n has terms in ψ_{n+e_i+e_j}, ψ_{n+e_i−e_j} and ψ_{n+e_i} only, so it keeps
+/// or raises the total degree |n|. The kept modes are n_i < N_i (the `modes` per axis) with
+/// |n| ≤ max N_i − 1. With equal modes on every axis this is a total-degree set, on which no
+/// equation reaches a dropped mode: the truncated stationary system gives the exact expansion
+/// coefficients up to that degree, and the error is the tail of the expansion alone (falling
+/// geometrically while the stationary spread is below √2 × the basis' scale, diverging beyond).
+/// Unequal modes cut the set further, and the coefficients near the cut carry a truncation error.
 ///
 /// Only ψ_0 has mass: ∫ρ = a_0; row 0 of L is zero (conservation), and the stationary solve
 /// pins a_0 there. Moments come from the coefficients exactly: E[ξ_i] ∝ a_{e_i},
@@ -40,6 +43,8 @@ public struct HermiteDiscretization: Discretization {
     let diffusionPrime: Matrix
     /// |det T|.
     let jacobian: Double
+    /// b = −T⁻¹A(c − c_model): the drift at ξ = 0, in ξ (zero when the centres agree).
+    let driftOffset: [Double]
     /// The kept multi-indices, in state order (total degree first, so ψ_0 is unknown 0).
     public let indices: [[Int]]
     /// Mixed-radix key of a multi-index → its state position.
@@ -67,8 +72,10 @@ public struct HermiteDiscretization: Discretization {
     public init(model: LinearModel, grid: Grid, modes: [Int], centre: [Double], transform: Matrix) throws {
         let d = model.dimension
         precondition(grid.dimension == d && modes.count == d && centre.count == d)
-        guard modes.allSatisfy({ $0 >= 1 }) else {
-            throw FokkerPlanckError.badInput(file: nil, keyPath: "discretization.modes", line: nil, message: "every axis needs at least 1 mode, found \(modes)")
+        // The covariance lives in the degree-2 coefficients: fewer than 3 modes on an axis would
+        // drop them and report the basis' own spread.
+        guard modes.allSatisfy({ $0 >= 3 }) else {
+            throw FokkerPlanckError.badInput(file: nil, keyPath: "discretization.modes", line: nil, message: "every axis needs at least 3 modes (the covariance is carried by degree 2), found \(modes)")
         }
         linear = model
         self.grid = grid
@@ -79,6 +86,7 @@ public struct HermiteDiscretization: Discretization {
         jacobian = abs(try transform.determinant())
         driftPrime = inverseTransform * model.driftMatrix * transform
         diffusionPrime = inverseTransform * model.diffusionMatrix * inverseTransform.transposed
+        driftOffset = inverseTransform * (model.driftMatrix * zip(model.center, centre).map { $0 - $1 })
         let degree = (modes.max() ?? 1) - 1
         var kept: [[Int]] = []
         var index = [Int](repeating: 0, count: d)
@@ -117,6 +125,11 @@ public struct HermiteDiscretization: Discretization {
     func generatorTerms(of n: [Int]) -> [([Int], Double)] {
         let d = n.count
         var terms: [([Int], Double)] = []
+        // −Σ_i b_i ∂_i ψ_n = Σ_i b_i √(n_i+1) ψ_{n+e_i} (the constant drift b = driftOffset).
+        for i in 0..<d where driftOffset[i] != 0 {
+            var up = n; up[i] += 1
+            terms.append((up, driftOffset[i] * Double(n[i] + 1).squareRoot()))
+        }
         for i in 0..<d {
             for j in 0..<d {
                 let a = driftPrime[i, j]
@@ -251,13 +264,14 @@ public struct HermiteDiscretization: Discretization {
         return state
     }
 
-    /// J(z) = T J_ξ(ξ) / |det T|, J_ξ,i = −Σ_j A′_ij ξ_j ρ_ξ − Σ_j D′_ij ∂_{ξ_j} ρ_ξ from the expansion:
+    /// J(z) = T J_ξ(ξ) / |det T|, J_ξ,i = (b_i − Σ_j A′_ij ξ_j) ρ_ξ − Σ_j D′_ij ∂_{ξ_j} ρ_ξ from the expansion:
     /// ξ_j ψ_n = √(n_j+1) ψ_{n+e_j} + √n_j ψ_{n−e_j} and ∂_{ξ_j} ψ_n = −√(n_j+1) ψ_{n+e_j}.
     public func currents(of state: [Double]) -> [[Double]] {
         let d = grid.dimension
         let inXi: [[Double]] = (0..<d).map { i in
             var terms: [([Int], Double)] = []
             for (n, a) in zip(indices, state) where a != 0 {
+                if driftOffset[i] != 0 { terms.append((n, a * driftOffset[i])) }
                 for j in 0..<d {
                     let drift = -driftPrime[i, j], noise = diffusionPrime[i, j]
                     var up = n; up[j] += 1

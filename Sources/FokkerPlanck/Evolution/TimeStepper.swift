@@ -27,8 +27,8 @@ public struct TimeStepper {
     let generator: SparseMatrix
     private let main: (any LinearSystem)?
     private let starter: (any LinearSystem)?
-    /// The exponential scheme's exp(Δt L) (no linear system).
-    private let exponential: ExponentialAction?
+    /// The exponential scheme's exp(Δt L) (no linear system): Krylov with error control.
+    private let exponential: KrylovExponential?
     /// Products with L taken by the exponential scheme.
     public private(set) var matrixProducts = 0
     private var previous: [Double]?
@@ -48,13 +48,13 @@ public struct TimeStepper {
         case .crankNicolson: coefficient = 0.5
         case .bdf2: coefficient = 2.0 / 3.0
         case .exponential:
-            exponential = ExponentialAction(generator)
+            exponential = KrylovExponential(generator)
             main = nil
             starter = nil
             var statistics = FactorizationStatistics()
             statistics.size = generator.rows
             statistics.matrixNonzeros = generator.nonzeroCount
-            statistics.ordering = "none (Taylor exp(τL))"
+            statistics.ordering = "none (Krylov exp(τL))"
             exponentialStatistics = statistics
             return
         case .spectral:
@@ -111,7 +111,7 @@ public struct TimeStepper {
             previous = rho
             return try main!.solve(rhs, guess: rho)
         case .exponential:
-            let (next, products) = exponential!.apply(rho, time: dt)
+            let (next, products) = try exponential!.apply(rho, time: dt)
             matrixProducts += products
             return next
         case .spectral:

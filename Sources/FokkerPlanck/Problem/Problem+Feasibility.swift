@@ -53,6 +53,15 @@ extension Problem {
                     "the noise reaches only \(rank) of \(grid.dimension) directions, even through the drift (rank of [D, AD, …] is \(rank)), so the stationary state is not unique; add noise or coupling")
             }
         }
+        if case .spectral = discretizationSettings {
+            // The coefficient system is capped at decoding; what remains is the output grid's
+            // fields (≈ 30 doubles a cell).
+            let bytes = 30 * 8 * Double(grid.cellCount)
+            if bytes > 0.8 * memoryLimit {
+                throw context.error("grid.cells", String(format: "the output fields on %@ cells need about %.1f GiB, more than 80%% of this machine's memory; use fewer cells", grid.shape.map(String.init).joined(separator: "×"), bytes / 1_073_741_824))
+            }
+            return warnings
+        }
         switch solver.method {
         case .direct:
             let estimate = DirectSolveCost(grid: grid, ordering: solver.ordering)
