@@ -29,6 +29,9 @@ public final class EvolutionWriter: EvolutionObserver {
     var frames = 0
     /// The largest density value of any frame, for the resolution check.
     var largestDensity = 0.0
+    /// The first frame's warning that a zero-flux wall on a phase-space position axis holds
+    /// density (`ResolutionWarnings.zeroFluxPositionWalls`), if any frame gave one.
+    var wallWarnings: [String] = []
     /// What is not resolved (`ResolutionWarnings`): the caller's warnings on the initial state…
     public let initialWarnings: [String]
     /// …and the writer's own on the solution, set when the run ends.
@@ -114,6 +117,10 @@ public final class EvolutionWriter: EvolutionObserver {
         }
         try sidecar.add(fields: fields.map { ($0.name, $0.values) }, time: t)
         largestDensity = max(largestDensity, density.max() ?? 0)
+        if wallWarnings.isEmpty {
+            wallWarnings = ResolutionWarnings.zeroFluxPositionWalls(density, grid: grid, model: discretization.model)
+                .map { String(format: "from t = %g on, ", t) + $0 }
+        }
         var scalars: [(String, Double, String)] = [
             ("mass", diagnostics.mass, "Σ ρ V"),
             ("min_density", diagnostics.minimum, "smallest density value"),
@@ -147,6 +154,7 @@ public final class EvolutionWriter: EvolutionObserver {
         var root = StationaryOutput.commonAttributes(problem: problem, solver: solver, factorization: stats)
         if let summary {
             solutionWarnings = ResolutionWarnings.solution(mostNegative: summary.mostNegativeDensity, largest: largestDensity, evolving: true)
+                + wallWarnings
                 + (estimator?.warnings(threshold: problem.solver.errorThreshold) ?? [])
                 + (missingEstimate.map { [$0] } ?? [])
         }
