@@ -26,7 +26,7 @@ final class HermiteDiscretizationTests: XCTestCase {
                 let hermite = try HermiteDiscretization(model: model, grid: grid, modes: [modes, modes],
                                                         scale: stretch.map { s in sigma.map { $0 * s } })
                 let solution = try StationarySolver().solve(hermite)
-                let moments = hermite.diagnostics(of: solution.state)
+                let moments = hermite.diagnostics(of: solution.state, density: solution.density)
                 XCTAssertEqual(moments.mass, 1, accuracy: 1e-14)
                 XCTAssertEqual(solution.mass, 1, accuracy: 1e-14)
                 // Round-off: the moments are a few coefficients of a well-conditioned sparse solve.
@@ -84,7 +84,7 @@ final class HermiteDiscretizationTests: XCTestCase {
             let hermite = try HermiteDiscretization(model: linear, grid: output, modes: [modes, modes, modes, modes],
                                                     scale: [Double](repeating: 1, count: 4))
             let solution = try StationarySolver().solve(hermite)
-            let moments = hermite.diagnostics(of: solution.state)
+            let moments = hermite.diagnostics(of: solution.state, density: solution.density)
             XCTAssertEqual(moments.mass, 1, accuracy: 1e-14)
             let worst = zip(moments.covariance, kunin.covariance.elements).map { abs($0 - $1) }.max()!
             let size = kunin.covariance.elements.map(abs).max()!
@@ -103,7 +103,7 @@ final class HermiteDiscretizationTests: XCTestCase {
         for modes in [8, 16, 24] {
             let hermite = try HermiteDiscretization(model: model, grid: grid, modes: [modes, modes], centre: [0.6, -0.5])
             let solution = try StationarySolver().solve(hermite)
-            let moments = hermite.diagnostics(of: solution.state)
+            let moments = hermite.diagnostics(of: solution.state, density: solution.density)
             for i in 0..<2 { XCTAssertEqual(moments.mean[i], model.center[i], accuracy: 1e-12, "modes \(modes)") }
             for m in 0..<4 { XCTAssertEqual(moments.covariance[m], reference.covariance.elements[m], accuracy: 1e-12) }
             errors.append(grid.integrate(zip(solution.density, exact).map { abs($0 - $1) }))

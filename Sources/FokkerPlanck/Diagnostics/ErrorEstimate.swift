@@ -80,8 +80,8 @@ public struct ErrorEstimate: Sendable {
             }
         }
         density = first / factor
-        let fineMoments = fine.discretization.diagnostics(of: fine.state)
-        let coarseMoments = coarse.discretization.diagnostics(of: coarse.state)
+        let fineMoments = fine.discretization.diagnostics(of: fine.state, density: fine.density)
+        let coarseMoments = coarse.discretization.diagnostics(of: coarse.state, density: coarse.density)
         mean = zip(fineMoments.mean, coarseMoments.mean).map { abs($0 - $1) }.max()! / factor
         covariance = zip(fineMoments.covariance, coarseMoments.covariance).map { abs($0 - $1) }.max()! / factor
         coarseCells = coarse.grid.shape
@@ -163,7 +163,7 @@ extension ErrorEstimate {
         } catch {
             return (nil, ["no error estimate: the solve on the grid coarsened by two failed (\(error)); a grid that coarse does not resolve the density, so this one may not either: check it on a finer grid"])
         }
-        let spectral = !(solution.discretization is FiniteVolumeScheme)
+        let spectral = !solution.discretization.unknownsAreCells
         guard let estimate else {
             return (nil, [spectral ? "no error estimate: an axis has fewer than 6 modes, too few to halve"
                                    : "no error estimate: an axis has fewer than 6 cells, too few to coarsen by two"])

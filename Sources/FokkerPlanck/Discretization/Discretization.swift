@@ -24,11 +24,15 @@ public protocol Discretization: Sendable {
     func state(fromDensity density: [Double]) -> [Double]
     /// J at the output grid's cell centres, one array per axis.
     func currents(of state: [Double]) -> [[Double]]
-    /// Mass, moments and extremes of a state.
-    func diagnostics(of state: [Double]) -> FrameDiagnostics
-    /// ‖L state‖∞ / (‖L‖∞ ‖state‖∞), L applied the discretization's own way (finite volumes: from
-    /// the face fluxes).
-    func stationaryResidual(of state: [Double], operatorNorm: Double) -> Double
+    /// Mass, moments and extremes of a state; `density` is its density on the output grid,
+    /// already evaluated (`density(of:)`), which a spectral method need not evaluate again.
+    func diagnostics(of state: [Double], density: [Double]) -> FrameDiagnostics
+    /// ‖L state‖∞ / (‖L‖∞ ‖state‖∞) for the assembled `generator` L, applied the
+    /// discretization's own way (finite volumes: from the face fluxes).
+    func stationaryResidual(of state: [Double], generator: SparseMatrix) -> Double
+    /// True when the unknowns are the output grid's cells (finite volumes): then refining means
+    /// more cells, and the density sums to the mass on the grid by construction.
+    var unknownsAreCells: Bool { get }
     /// The same discretization at half the resolution (for error estimates); nil when too coarse.
     func coarsened() -> (any Discretization)?
     /// The preconditioner provider of the iterative method (nil when there is none).

@@ -291,7 +291,7 @@ public struct HermiteDiscretization: Discretization {
 
     /// Mass, mean and covariance from the coefficients (exact for the expansion); the minimum
     /// from the density on the output grid.
-    public func diagnostics(of state: [Double]) -> FrameDiagnostics {
+    public func diagnostics(of state: [Double], density: [Double]) -> FrameDiagnostics {
         let d = grid.dimension
         let mass = self.mass(of: state)
         func coefficient(_ n: [Int]) -> Double { find(n).map { state[$0] } ?? 0 }
@@ -317,22 +317,22 @@ public struct HermiteDiscretization: Discretization {
         let mean = (0..<d).map { i in centre[i] + (0..<d).reduce(0) { $0 + transform[i, $1] * e[$1] } }
         let covarianceXi = Matrix(rows: d, columns: d, elements: second)
         let covariance = (transform * covarianceXi * transform.transposed).elements
-        let minimum = density(of: state).min() ?? 0
-        return FrameDiagnostics(mass: mass, mean: mean, covariance: covariance, minimum: minimum)
+        return FrameDiagnostics(mass: mass, mean: mean, covariance: covariance, minimum: density.min() ?? 0)
     }
 
-    public func stationaryResidual(of state: [Double], operatorNorm: Double) -> Double {
-        let residual = assemble().multiply(state)
+    public func stationaryResidual(of state: [Double], generator: SparseMatrix) -> Double {
+        let residual = generator.multiply(state)
         let stateNorm = state.reduce(0) { max($0, abs($1)) }
-        return residual.reduce(0) { max($0, abs($1)) } / max(operatorNorm * stateNorm, .leastNormalMagnitude)
+        return residual.reduce(0) { max($0, abs($1)) } / max(generator.infinityNorm * stateNorm, .leastNormalMagnitude)
     }
 
-    /// Half the modes per axis (at least 1): the error estimate's comparison.
+    public var unknownsAreCells: Bool { false }
+
+    /// Half the modes per axis: the error estimate's comparison (nil below 6, where half would
+    /// drop the degree-2 coefficients).
     public func coarsened() -> (any Discretization)? {
-        guard modes.allSatisfy({ $0 >= 4 }) else { return nil }
-        var coarse = self
-        coarse = (try? HermiteDiscretization(model: linear, grid: grid, modes: modes.map { $0 / 2 }, centre: centre, transform: transform)) ?? coarse
-        return coarse.modes == modes ? nil : coarse
+        guard modes.allSatisfy({ $0 >= 6 }) else { return nil }
+        return try? HermiteDiscretization(model: linear, grid: grid, modes: modes.map { $0 / 2 }, centre: centre, transform: transform)
     }
 
     public func shiftedPreconditioning() throws -> (any ShiftedPreconditioning)? { nil }

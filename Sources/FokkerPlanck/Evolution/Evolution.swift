@@ -132,10 +132,10 @@ public struct Evolution {
 
         func emit(_ frame: Int) throws -> FrameDiagnostics {
             let rho = cursor.state
-            let diagnostics = discretization.diagnostics(of: rho)
+            let density = discretization.density(of: rho)
+            let diagnostics = discretization.diagnostics(of: rho, density: density)
             drift = max(drift, abs(diagnostics.mass - initialMass))
             let time = startTime + Double(frame * stepsPerFrame) * dt
-            let density = discretization.density(of: rho)
             for observer in observers {
                 try observer.observe(frame: frame, time: time, state: rho, density: density, diagnostics: diagnostics)
             }

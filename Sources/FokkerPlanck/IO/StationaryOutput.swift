@@ -33,7 +33,7 @@ public enum StationaryOutput {
         let solver = solution.discretization.methodDescription + "; " + method
         // From the discretization: for finite volumes the midpoint rule on the cells, for a
         // spectral method exactly from the coefficients.
-        let moments = solution.discretization.diagnostics(of: solution.state)
+        let moments = solution.discretization.diagnostics(of: solution.state, density: solution.density)
         let root = commonAttributes(problem: problem, solver: solver, factorization: stats) + krylovAttributes + [
             ("residual", .double(solution.residual)),
             ("mass", .double(solution.mass)),

@@ -7,12 +7,13 @@ extension FiniteVolumeScheme: Discretization {
     public func density(of state: [Double]) -> [Double] { state }
     public func state(fromDensity density: [Double]) -> [Double] { density }
     public func currents(of state: [Double]) -> [[Double]] { cellCurrents(state) }
-    public func diagnostics(of state: [Double]) -> FrameDiagnostics { FrameDiagnostics(density: state, grid: grid) }
+    public func diagnostics(of state: [Double], density: [Double]) -> FrameDiagnostics { FrameDiagnostics(density: density, grid: grid) }
+    public var unknownsAreCells: Bool { true }
 
-    public func stationaryResidual(of state: [Double], operatorNorm: Double) -> Double {
+    public func stationaryResidual(of state: [Double], generator: SparseMatrix) -> Double {
         let (divergence, _) = fluxDivergence(state)
         let stateNorm = state.reduce(0) { max($0, abs($1)) }
-        return divergence.reduce(0) { max($0, abs($1)) } / max(operatorNorm * stateNorm, .leastNormalMagnitude)
+        return divergence.reduce(0) { max($0, abs($1)) } / max(generator.infinityNorm * stateNorm, .leastNormalMagnitude)
     }
 
     public func coarsened() -> (any Discretization)? {

@@ -117,7 +117,7 @@ extension StationarySolver {
         let mass = discretization.mass(of: density)
 
         // Residual of the original, unmodified equations, the discretization's own way.
-        let residual = discretization.stationaryResidual(of: density, operatorNorm: operatorMatrix.infinityNorm)
+        let residual = discretization.stationaryResidual(of: density, generator: operatorMatrix)
         guard residual <= residualLimit else {
             throw FokkerPlanckError.solverFailed(String(format: "relative residual %.3e exceeds %.1e: the stationary state is not unique or the factorization is unstable", residual, residualLimit))
         }
