@@ -38,30 +38,29 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--fpsolve", required=True)
     args = parser.parse_args()
-    print(f"{'problem':<34} {'cells':<14} {'solve s':>9} {'estimate s':>11} {'ratio':>7} {'estimate':>10}")
     with tempfile.TemporaryDirectory() as tmp:
-        for problem, cells in CASES:
-            out = Path(tmp) / "bench.h5"
-            run = subprocess.run([args.fpsolve, "solve", str(ROOT / problem), "--cells", cells, "-o", str(out), "--json", "--force"],
-                                 capture_output=True, text=True)
-            if run.returncode != 0:
-                print(f"{problem:<34} {cells:<14} failed: {run.stderr.strip()[:80]}")
-                continue
-            summary = json.loads(run.stdout)
-            solve = summary["assembly_seconds"] + summary["solve_seconds"]
+        def run(command, problem, cells):
+            """`fpsolve COMMAND --json` on one problem: its summary, or None (reported) when it fails."""
+            out = Path(tmp) / f"bench-{command}.h5"
+            result = subprocess.run([args.fpsolve, command, str(ROOT / problem), "--cells", cells, "-o", str(out), "--json", "--force"],
+                                    capture_output=True, text=True)
+            if result.returncode != 0:
+                print(f"{problem:<34} {cells:<14} failed: {result.stderr.strip()[:80]}")
+                return None
+            return json.loads(result.stdout)
+
+        def row(problem, cells, work, summary):
             estimate = summary["error_estimate_seconds"]
-            print(f"{Path(problem).stem:<34} {cells:<14} {solve:>9.3f} {estimate:>11.3f} {estimate / solve:>7.1%} {summary['estimated_error']:>10.2e}")
+            print(f"{Path(problem).stem:<34} {cells:<14} {work:>9.3f} {estimate:>11.3f} {estimate / work:>7.1%} {summary['estimated_error']:>10.2e}")
+
+        print(f"{'problem':<34} {'cells':<14} {'solve s':>9} {'estimate s':>11} {'ratio':>7} {'estimate':>10}")
+        for problem, cells in CASES:
+            if summary := run("solve", problem, cells):
+                row(problem, cells, summary["assembly_seconds"] + summary["solve_seconds"], summary)
         print(f"\n{'evolve problem':<34} {'cells':<14} {'run s':>9} {'estimate s':>11} {'ratio':>7} {'estimate':>10}")
         for problem, cells in EVOLVE_CASES:
-            out = Path(tmp) / "bench-evolve.h5"
-            run = subprocess.run([args.fpsolve, "evolve", str(ROOT / problem), "--cells", cells, "-o", str(out), "--json", "--force"],
-                                 capture_output=True, text=True)
-            if run.returncode != 0:
-                print(f"{problem:<34} {cells:<14} failed: {run.stderr.strip()[:80]}")
-                continue
-            summary = json.loads(run.stdout)
-            fine, estimate = summary["wall_seconds"], summary["error_estimate_seconds"]
-            print(f"{Path(problem).stem:<34} {cells:<14} {fine:>9.3f} {estimate:>11.3f} {estimate / fine:>7.1%} {summary['estimated_error']:>10.2e}")
+            if summary := run("evolve", problem, cells):
+                row(problem, cells, summary["wall_seconds"], summary)
 
 
 if __name__ == "__main__":
