@@ -21,7 +21,7 @@ final class EvolutionErrorEstimateTests: XCTestCase {
         var errors: [Double] = [], estimates: [Double] = []
         for (frame, t) in recorder.times.enumerated() where frame > 0 {
             let exact = grid.sample(try transient.density(at: t))
-            errors.append(EvolutionErrorEstimator.relativeL1(recorder.densities[frame], exact))
+            errors.append(ErrorEstimate.relativeL1(recorder.densities[frame], exact))
             estimates.append(estimator.total(frame: frame))
         }
         return (errors, estimates, estimator)

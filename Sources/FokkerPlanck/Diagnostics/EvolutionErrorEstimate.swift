@@ -8,9 +8,10 @@ import Foundation
 /// companion step Δt′ (half the steps per frame, or twice as many when a frame is one step).
 /// Then at every frame
 ///
-/// * **space**: ‖ρ_h − I ρ_2h‖₁ / ‖ρ_h‖₁ / (2^p − 1), p = 2 — the fine run against the coarse one
-///   with the same Δt, whose time errors (the same to leading order) cancel;
-/// * **time**: ‖ρ_2h,Δt − ρ_2h,Δt′‖₁ / ‖ρ_2h,Δt‖₁ · Δt^q / |Δt^q − Δt′^q|, q the scheme's order
+/// * **space**: ‖ρ_h − I ρ_2h‖₁ / ‖ρ_h‖₁ / (r^p − 1), p = 2, r the grids' width ratio — the fine
+///   run against the coarse one with the same Δt, whose time errors (the same to leading order)
+///   cancel;
+/// * **time**: ‖ρ_2h,Δt − ρ_2h,Δt′‖₁ / ‖ρ_2h,Δt‖₁ / |1 − (Δt′/Δt)^q|, q the scheme's order
 ///   (2 for Crank–Nicolson and BDF2, 1 for implicit Euler) — the time error of the coarse run,
 ///   which the time error of the fine run equals to leading order (it depends on the smooth
 ///   solution, not on h).
@@ -88,7 +89,7 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         // part is 0 (∞ here), whatever the coarse pair's round-off difference.
         temporalFactor = settings.scheme == .exponential ? .infinity : abs(1 - pow(companionDt / evolution.dt, order.time))
         // The grids' actual ratio (⌊n/2⌋ cells: 2.33 from 7 cells), as `ErrorEstimate` uses.
-        spatialFactor = pow(zip(coarseGrid.spacing, grid.spacing).map { $0 / $1 }.min() ?? 2, order.space) - 1
+        spatialFactor = pow(ErrorEstimate.refinementRatio(coarse: coarseGrid, fine: grid), order.space) - 1
         seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
     }
 
@@ -110,9 +111,9 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         }
         let discretization = same.evolution.discretization
         let a = discretization.density(of: same.state), b = discretization.density(of: companion.state)
-        time[frame] = Self.relativeL1(a, b) / temporalFactor
+        time[frame] = ErrorEstimate.relativeL1(a, b) / temporalFactor
         let interpolated = ErrorEstimate.interpolate(a, from: coarseGrid, to: fineGrid)
-        space[frame] = Self.relativeL1(density, interpolated) / spatialFactor
+        space[frame] = ErrorEstimate.relativeL1(density, interpolated) / spatialFactor
     }
 
     /// The estimate of a frame (NaN when that frame was not compared).
@@ -144,14 +145,5 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
             : "mostly from the grid: use more cells"
         return [String(format: "the estimated relative L1 error of ρ reaches %.2g at t = %g (space %.2g, time %.2g), above the threshold %.2g ([solve] error_threshold); %@, or widen the threshold if that accuracy is enough",
                        worst.total, worst.at, worst.space, worst.time, threshold, hint)]
-    }
-
-    static func relativeL1(_ a: [Double], _ b: [Double]) -> Double {
-        var difference = 0.0, norm = 0.0
-        for c in a.indices {
-            difference += abs(a[c] - b[c])
-            norm += abs(a[c])
-        }
-        return difference / max(norm, .leastNormalMagnitude)
     }
 }
