@@ -29,8 +29,6 @@ public struct TimeStepper {
     private let starter: (any LinearSystem)?
     /// The exponential scheme's exp(Δt L) (no linear system): Krylov with error control.
     private let exponential: KrylovExponential?
-    /// Products with L taken by the exponential scheme.
-    public private(set) var matrixProducts = 0
     private var previous: [Double]?
     public private(set) var steps = 0
 
@@ -51,11 +49,6 @@ public struct TimeStepper {
             exponential = KrylovExponential(generator)
             main = nil
             starter = nil
-            var statistics = FactorizationStatistics()
-            statistics.size = generator.rows
-            statistics.matrixNonzeros = generator.nonzeroCount
-            statistics.ordering = "none (Krylov exp(τL))"
-            exponentialStatistics = statistics
             return
         case .spectral:
             throw FokkerPlanckError.badInput(file: nil, keyPath: "evolve.scheme", line: nil,
@@ -69,7 +62,6 @@ public struct TimeStepper {
                                failureHint: "try a smaller dt")
         }
         exponential = nil
-        exponentialStatistics = nil
         main = try prepare(coefficient)
         if scheme == .bdf2 {
             // Same pattern: a direct starter reuses the symbolic analysis.
@@ -83,10 +75,16 @@ public struct TimeStepper {
         }
     }
 
-    private let exponentialStatistics: FactorizationStatistics?
-
-    /// Factorization statistics of the main step matrix (for GMRES: size, non-zeros, memory).
-    public var statistics: FactorizationStatistics { main?.statistics ?? exponentialStatistics ?? FactorizationStatistics() }
+    /// Factorization statistics of the main step matrix (for GMRES: size, non-zeros, memory; for
+    /// the exponential scheme, which factors nothing, size and non-zeros of L).
+    public var statistics: FactorizationStatistics {
+        if let main { return main.statistics }
+        var statistics = FactorizationStatistics()
+        statistics.size = generator.rows
+        statistics.matrixNonzeros = generator.nonzeroCount
+        statistics.ordering = "none (Krylov exp(τL))"
+        return statistics
+    }
     /// GMRES iterations over all steps (iterative solver only).
     public var krylovIterations: Int { (main?.krylov?.iterations ?? 0) + (starter?.krylov?.iterations ?? 0) }
 
@@ -111,9 +109,7 @@ public struct TimeStepper {
             previous = rho
             return try main!.solve(rhs, guess: rho)
         case .exponential:
-            let (next, products) = try exponential!.apply(rho, time: dt)
-            matrixProducts += products
-            return next
+            return try exponential!.apply(rho, time: dt).result
         case .spectral:
             fatalError("unreachable: refused in init")
         }
