@@ -114,9 +114,9 @@ extension Problem {
             var modes: [Int] = []
             for (k, item) in items.enumerated() {
                 let m = try item.integer()
-                // 1…512 modes per axis; the kept set is the total degree ≤ max − 1 (see
-                // `HermiteDiscretization`), at most C(511 + d, d) coefficients.
-                // At least 3: the covariance is carried by the degree-2 coefficients.
+                // 3…512 modes per axis: at least 3 because the covariance is carried by the
+                // degree-2 coefficients; the kept set is the total degree ≤ max − 1 (see
+                // `HermiteDiscretization`), capped below.
                 guard m >= 3 && m <= 512 else {
                     throw TOMLNode(value: m, path: "discretization.modes[\(k)]", context: node.context).fail("expected 3 to 512 modes (the covariance needs degree 2), found \(m)")
                 }
