@@ -329,6 +329,36 @@ def check_refusal(fpsolve, workdir, checks):
     target.unlink()
 
 
+def check_spectral(fpsolve, workdir, checks):
+    """A Hermite spectral solve (issue 10) in the same file layout: fields on the [grid] cells,
+    the moments from the coefficients equal to the closed form, the coefficients stored. Kept for
+    the real-client checks of check_readers.py."""
+    problem = Path(workdir) / "spectral-ou2d.toml"
+    problem.write_text((ROOT / "grids" / "ou2d.toml").read_text()
+                       + '\n[discretization]\ntype = "spectral"\nbasis = ["hermite", "hermite"]\nmodes = [12, 12]\n')
+    out = Path(workdir) / "spectral-ou2d.h5"
+    run = subprocess.run([fpsolve, "solve", str(problem), "-o", str(out), "--cells", "60,50", "--quiet"], capture_output=True, text=True)
+    checks.check("spectral solve (Hermite 12×12 on a 60×50 output grid) exits 0", run.returncode == 0, run.stderr.strip()[:300])
+    if run.returncode != 0:
+        return
+    with xr.open_dataset(out) as ds:
+        checks.check("spectral: density dims are (x, y) on the [grid] cells", list(ds["density"].dims) == ["x", "y"]
+                     and ds["density"].shape == (60, 50), f"{ds['density'].dims} {ds['density'].shape}")
+        checks.check("spectral: discretization = spectral, modes [12, 12]", ds.attrs["discretization"] == "spectral"
+                     and list(np.atleast_1d(ds.attrs["spectral_modes"])) == [12, 12])
+        a, d, _ = model_matrices(tomllib.loads(problem.read_text()))
+        s_exact = scipy.linalg.solve_continuous_lyapunov(a, 2 * d)
+        covariance = np.asarray(ds["stationary_covariance"].values)
+        # Exact from the coefficients up to the LU's round-off (measured 1e-16).
+        checks.check("spectral: stationary_covariance equals the Lyapunov solution (1e-12)",
+                     np.max(np.abs(covariance - s_exact)) < 1e-12, f"{np.max(np.abs(covariance - s_exact)):.1e}")
+    with h5py.File(out, "r") as f:
+        coefficients, indices = f["spectral_coefficients"], f["spectral_indices"]
+        # Total degree ≤ 11 in 2 variables: C(13, 2) = 78 coefficients.
+        checks.check("spectral: 78 coefficients with their (78, 2) multi-indices",
+                     coefficients.shape == (78,) and indices.shape == (78, 2), f"{coefficients.shape} {indices.shape}")
+
+
 def check_more_evolutions(fpsolve, workdir, checks):
     """Evolve outputs of other shapes for the real-client checks (check_readers.py): a 4-d one
     (its sidecar holds marginals) and an interrupted run's partial file (complete = 0)."""
@@ -376,6 +406,7 @@ def main():
         check_evolution(args.fpsolve, workdir, checks)
         check_refusal(args.fpsolve, workdir, checks)
         check_more_evolutions(args.fpsolve, workdir, checks)
+        check_spectral(args.fpsolve, workdir, checks)
     return checks.summary()
 
 
