@@ -29,7 +29,8 @@ struct Solve: ParsableCommand {
         if !quiet && !json { Terminal.progress("fpsolve: estimating the error (solve on the grid coarsened by two) …") }
         let (estimate, estimateWarnings) = ErrorEstimate.run(for: solution, solver: problem.solver)
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
-        let warnings = boxWarnings + ResolutionWarnings.solution(mostNegative: solution.minimumDensity, largest: solution.density.max() ?? 0, evolving: false)
+        let warnings = boxWarnings + ResolutionWarnings.solution(mostNegative: solution.minimumDensity, largest: solution.density.max() ?? 0, evolving: false,
+                                                                  spectral: !solution.discretization.unknownsAreCells)
             + ResolutionWarnings.zeroFluxPositionWalls(solution.density, grid: problem.grid, model: problem.model.coefficients)
             + ResolutionWarnings.massOutsideOutputGrid(solution)
             + estimateWarnings

@@ -21,6 +21,11 @@ import Foundation
 /// true of the fine run as well. The coarse runs cost about 1.5 · 2^{−d} of the fine run.
 public final class EvolutionErrorEstimator: EvolutionObserver {
     public let coarseCells: [Int]
+    /// The coarse runs' resolution in words: "32×32 cells", or "8×8 modes" for a spectral method
+    /// (whose output grid is the same).
+    public let coarseDescription: String
+    /// The run is spectral: its comparison is with half the modes.
+    let spectral: Bool
     /// The companion time step Δt′ of the second coarse run.
     public let companionDt: Double
     public let order: (space: Double, time: Double)
@@ -52,20 +57,25 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         fineGrid = grid
         self.coarseGrid = coarseGrid
         coarseCells = coarseGrid.shape
+        spectral = !coarse.unknownsAreCells
+        coarseDescription = coarse.unknownsAreCells ? coarseGrid.shape.map(String.init).joined(separator: "×") + " cells"
+                                                    : coarse.resolution.map(String.init).joined(separator: "×") + " modes"
         let settings = evolution.settings
         order = (ErrorEstimate.assumedOrder, settings.scheme == .implicitEuler ? 1 : 2)
 
-        // The initial state on the coarse grid: a Gaussian or uniform one sampled there as on the
-        // fine grid; a delta (a Gaussian of the fine grid's width) or a file's density
-        // interpolated from the fine one, with its mass.
-        var coarseInitial: [Double]
+        // The initial state of the coarse runs: a Gaussian or uniform one built by the coarse
+        // discretization as by the fine one (sampled on its cells, or expanded in its modes); a
+        // delta (a Gaussian of the fine grid's width) or a file's density interpolated from the
+        // fine one, with its mass.
+        let coarseState: [Double]
         switch settings.initial {
         case .gaussian?, .uniform?:
-            coarseInitial = try settings.initial!.density(on: coarseGrid).density
+            coarseState = try coarse.initialState(settings.initial!).state
         default:
-            coarseInitial = ErrorEstimate.interpolate(initial, from: grid, to: coarseGrid)
+            var coarseInitial = ErrorEstimate.interpolate(initial, from: grid, to: coarseGrid)
             let scale = grid.integrate(initial) / coarseGrid.integrate(coarseInitial)
             if scale.isFinite { for c in coarseInitial.indices { coarseInitial[c] *= scale } }
+            coarseState = coarse.state(fromDensity: coarseInitial)
         }
 
         let frames = max(settings.frames, 1)
@@ -78,8 +88,8 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         var companionRun = Evolution(discretization: coarse, settings: companionSettings, startTime: evolution.startTime)
         companionRun.solver = evolution.solver
         companionDt = companionRun.dt
-        same = try EvolutionCursor(evolution: sameRun, initial: coarseInitial)
-        companion = try EvolutionCursor(evolution: companionRun, initial: coarseInitial)
+        same = try EvolutionCursor(evolution: sameRun, state: coarseState)
+        companion = try EvolutionCursor(evolution: companionRun, state: coarseState)
 
         space = [Double](repeating: .nan, count: frames)
         time = [Double](repeating: .nan, count: frames)
@@ -89,14 +99,18 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         // part is 0 (∞ here), whatever the coarse pair's round-off difference.
         temporalFactor = settings.scheme == .exponential ? .infinity : abs(1 - pow(companionDt / evolution.dt, order.time))
         // The grids' actual ratio (⌊n/2⌋ cells: 2.33 from 7 cells), as `ErrorEstimate` uses.
-        spatialFactor = pow(ErrorEstimate.refinementRatio(coarse: coarseGrid, fine: grid), order.space) - 1
+        // A spectral method's comparison (half the modes, on the same output grid) is the plain
+        // difference: its error falls geometrically, so the coarse run's error is the larger by far.
+        spatialFactor = evolution.discretization.unknownsAreCells
+            ? pow(ErrorEstimate.refinementRatio(coarse: coarseGrid, fine: grid), order.space) - 1 : 1
         seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
     }
 
     public func observe(frame: Int, time t: Double, state: [Double], density: [Double], diagnostics: FrameDiagnostics) throws {
         frameTimes[frame] = t
-        // The initial state is the data, not an approximation (both parts are 0 there).
-        if frame == 0 { space[0] = 0; time[0] = 0; return }
+        // The initial state of finite volumes is the data sampled, not an approximation (both
+        // parts are 0 there); a spectral one is a truncated expansion, compared like any frame.
+        if frame == 0 && !spectral { space[0] = 0; time[0] = 0; return }
         let start = DispatchTime.now()
         defer { seconds += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9 }
         guard failure == nil else { return }
@@ -112,7 +126,7 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         let discretization = same.evolution.discretization
         let a = discretization.density(of: same.state), b = discretization.density(of: companion.state)
         time[frame] = ErrorEstimate.relativeL1(a, b) / temporalFactor
-        let interpolated = ErrorEstimate.interpolate(a, from: coarseGrid, to: fineGrid)
+        let interpolated = coarseGrid == fineGrid ? a : ErrorEstimate.interpolate(a, from: coarseGrid, to: fineGrid)
         space[frame] = ErrorEstimate.relativeL1(density, interpolated) / spatialFactor
     }
 
@@ -124,8 +138,9 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
     /// The largest estimate over the compared frames, with its parts and the frame it is at.
     public var worst: (total: Double, space: Double, time: Double, at: Double)? {
         var best: (Double, Double, Double, Double)? = nil
-        // Frame 0 is 0 by definition; with no later frame compared there is no estimate.
-        for frame in space.indices.dropFirst() where !total(frame: frame).isNaN {
+        // Frame 0 is 0 by definition for finite volumes (a spectral start is compared); with no
+        // later frame compared there is no estimate.
+        for frame in space.indices.dropFirst(spectral ? 0 : 1) where !total(frame: frame).isNaN {
             guard let t = frameTimes[frame] else { continue }
             if best == nil || total(frame: frame) > best!.0 { best = (total(frame: frame), space[frame], time[frame], t) }
         }
@@ -142,7 +157,8 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         guard !(worst.total <= threshold) else { return [] }
         let hint = worst.time > worst.space
             ? "mostly from the time steps: use a smaller dt"
-            : "mostly from the grid: use more cells"
+            : spectral ? "mostly from the truncation: use more modes, or a start the basis holds (a Gaussian not far narrower than its scale)"
+                       : "mostly from the grid: use more cells"
         return [String(format: "the estimated relative L1 error of ρ reaches %.2g at t = %g (space %.2g, time %.2g), above the threshold %.2g ([solve] error_threshold); %@, or widen the threshold if that accuracy is enough",
                        worst.total, worst.at, worst.space, worst.time, threshold, hint)]
     }

@@ -43,8 +43,15 @@ public enum ResolutionWarnings {
     }
 
     /// A density that went negative beyond round-off and O(h²) undershoot.
-    public static func solution(mostNegative: Double, largest: Double, evolving: Bool) -> [String] {
+    /// `spectral`: the density is a truncated expansion (its dips are the truncation's ripples;
+    /// its moments come from the coefficients, exactly, whatever the dips).
+    public static func solution(mostNegative: Double, largest: Double, evolving: Bool, spectral: Bool = false) -> [String] {
         guard largest > 0, mostNegative < -negativeFraction * largest else { return [] }
+        if spectral {
+            return [String(format: "the density dips negative (min ρ = %.3g, %.2g %% of max ρ = %.3g): the expansion is truncated too early (its moments, from the coefficients, are exact regardless); use more modes%@",
+                           mostNegative, 100 * -mostNegative / largest, largest,
+                           evolving ? ", or a start the basis holds (a Gaussian not far narrower than the basis' scale)" : "")]
+        }
         let hint = evolving ? "use more cells, a smaller dt, or the bdf2 scheme (L-stable: no oscillation from a sharp start)"
                             : "use more cells"
         let severity = mostNegative < -0.1 * largest ? "the result is not resolved and its moments are not to be trusted"

@@ -33,6 +33,8 @@ public protocol Discretization: Sendable {
     /// True when the unknowns are the output grid's cells (finite volumes): then refining means
     /// more cells, and the density sums to the mass on the grid by construction.
     var unknownsAreCells: Bool { get }
+    /// Cells (finite volumes) or modes (spectral) per axis.
+    var resolution: [Int] { get }
     /// The same discretization at half the resolution (for error estimates); nil when too coarse.
     func coarsened() -> (any Discretization)?
     /// The preconditioner provider of the iterative method (nil when there is none).
@@ -43,8 +45,34 @@ public protocol Discretization: Sendable {
     /// solver's choice, the middle cell). A spectral method pins the coefficient that carries
     /// the mass.
     var preferredPin: Int? { get }
+    /// The state of an evolution's initial condition and the time it starts at. Finite volumes
+    /// sample the density on their cells (`InitialCondition.density(on:)`); a spectral method
+    /// expands it in its basis (exactly, for a Gaussian) or refuses what it cannot expand.
+    func initialState(_ initial: EvolveSettings.InitialCondition) throws -> (state: [Double], startTime: Double)
+    /// What a spectral state is, for the output beside its fields (nil for finite volumes, whose
+    /// state is the density field itself).
+    var spectralRecord: SpectralRecord? { get }
+}
+
+/// A spectral state's description in the output (SPEC §5): root attributes `spectral_basis`,
+/// `spectral_modes` and the basis' own (centre, transform, period), and the multi-index of every
+/// coefficient, so that `spectral_coefficients` can be summed again outside fpsolve.
+public struct SpectralRecord: Sendable {
+    public var basis: [String]
+    public var modes: [Int]
+    public var attributes: [(String, AttributeValue)]
+    /// One multi-index per coefficient (rows), per axis (columns).
+    public var indices: [[Int]]
+    /// The expansion the coefficients are of (the `long_name` of `spectral_coefficients`).
+    public var expansion: String
 }
 
 extension Discretization {
     public var preferredPin: Int? { nil }
+    public var spectralRecord: SpectralRecord? { nil }
+
+    public func initialState(_ initial: EvolveSettings.InitialCondition) throws -> (state: [Double], startTime: Double) {
+        let (density, startTime) = try initial.density(on: grid)
+        return (state(fromDensity: density), startTime)
+    }
 }

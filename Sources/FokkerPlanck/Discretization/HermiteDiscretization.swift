@@ -82,6 +82,8 @@ public struct HermiteDiscretization: Discretization {
         self.modes = modes
         self.centre = centre
         self.transform = transform
+        // Lower triangular (a Cholesky factor, a diagonal): the evaluation on the grid relies on it.
+        precondition((0..<d).allSatisfy { i in ((i + 1)..<d).allSatisfy { transform[i, $0] == 0 } }, "T must be lower triangular")
         inverseTransform = try transform.inverse()
         jacobian = abs(try transform.determinant())
         driftPrime = inverseTransform * model.driftMatrix * transform
@@ -200,40 +202,53 @@ public struct HermiteDiscretization: Discretization {
     func psi(cell c: Int, degree: Int, z: inout [Double], into values: inout [Double]) {
         let d = grid.dimension
         grid.centre(c, into: &z)
+        var axis = [Double](repeating: 0, count: degree + 1)
         for i in 0..<d {
             var xi = 0.0
             for j in 0..<d { xi += inverseTransform[i, j] * (z[j] - centre[j]) }
-            var previous = 0.0
-            var current = exp(-0.5 * xi * xi) / (2 * Double.pi).squareRoot()
-            values[i * (degree + 1)] = current
-            for k in 0..<degree {
-                // ψ_{k+1} = (ξ ψ_k − √k ψ_{k−1}) / √(k+1)
-                let next = (xi * current - Double(k).squareRoot() * previous) / Double(k + 1).squareRoot()
-                previous = current
-                current = next
-                values[i * (degree + 1) + k + 1] = next
-            }
+            Self.hermiteFunctions(xi, into: &axis)
+            for k in 0...degree { values[i * (degree + 1) + k] = axis[k] }
         }
     }
 
-    /// Σ_n coefficients_n Π_i ψ_{n_i}(ξ_i) at the output grid's cell centres.
+    /// Σ_n coefficients_n Π_i ψ_{n_i}(ξ_i) at the output grid's cell centres. T is lower
+    /// triangular (a Cholesky factor or a diagonal), so ξ_k depends on z_0…z_k only, and the sum
+    /// factorizes axis by axis (`TensorEvaluation`).
     func evaluate(_ terms: [([Int], Double)]) -> [Double] {
         let d = grid.dimension
         let degree = terms.reduce(0) { max($0, $1.0.max() ?? 0) }
-        var table = [Double](repeating: 0, count: d * (degree + 1))
-        var z = [Double](repeating: 0, count: d)
-        var values = [Double](repeating: 0, count: grid.cellCount)
-        for c in 0..<grid.cellCount {
-            psi(cell: c, degree: degree, z: &z, into: &table)
-            var sum = 0.0
-            for (n, coefficient) in terms where coefficient != 0 {
-                var product = coefficient
-                for k in 0..<d { product *= table[k * (degree + 1) + n[k]] }
-                sum += product
-            }
-            values[c] = sum
+        let size = degree + 1
+        var dense = [Double](repeating: 0, count: Int(pow(Double(size), Double(d))))
+        for (n, coefficient) in terms where coefficient != 0 {
+            var flat = 0
+            for k in 0..<d { flat = flat * size + n[k] }
+            dense[flat] += coefficient
         }
-        return values
+        let centre = self.centre, transform = self.transform
+        let evaluation = TensorEvaluation(grid: grid, sizes: Array(repeating: size, count: d)) { k, z, local, values in
+            // ξ_k = (T⁻¹(z − c))_k, with T lower triangular: from z_k and the ξ of earlier axes
+            // (ξ_k = (z_k − c_k − Σ_{j<k} T_kj ξ_j) / T_kk).
+            var xi = z - centre[k]
+            for j in 0..<k { xi -= transform[k, j] * local[j] }
+            xi /= transform[k, k]
+            Self.hermiteFunctions(xi, into: &values)
+            return xi
+        }
+        return evaluation.evaluate(dense)
+    }
+
+    /// ψ_0…ψ_{P−1} at ξ (P = values.count), by the stable three-term recurrence.
+    static func hermiteFunctions(_ xi: Double, into values: inout [Double]) {
+        var previous = 0.0
+        var current = exp(-0.5 * xi * xi) / (2 * Double.pi).squareRoot()
+        values[0] = current
+        for k in 0..<(values.count - 1) {
+            // ψ_{k+1} = (ξ ψ_k − √k ψ_{k−1}) / √(k+1)
+            let next = (xi * current - Double(k).squareRoot() * previous) / Double(k + 1).squareRoot()
+            previous = current
+            current = next
+            values[k + 1] = next
+        }
     }
 
     /// ρ(z) = ρ_ξ(ξ) / |det T|.
@@ -262,6 +277,56 @@ public struct HermiteDiscretization: Discretization {
             }
         }
         return state
+    }
+
+    /// The coefficients of the Gaussian N(mean, covariance), exactly. In ξ it is N(m, C) with
+    /// m = T⁻¹(mean − c), C = T⁻¹ covariance T⁻ᵀ, and a_n = E[He_n(ξ)] / √n! (orthogonality of
+    /// He_n under the weight ψ_0). The generating function Σ_n E[He_n] tⁿ/n! = exp(tᵀm + ½tᵀ(C − I)t)
+    /// gives, with B = C − I and any axis i with n_i ≥ 1,
+    ///
+    ///     a_n = ( m_i a_{n−e_i} + Σ_j B_ij √((n − e_i)_j) a_{n−e_i−e_j} ) / √n_i,   a_0 = 1.
+    ///
+    /// The series converges when C < 2I (a Gaussian wider than √2 × the basis diverges, as in
+    /// `decodeDiscretization`), geometrically at the rate of the largest |eigenvalue of B|^{1/2}
+    /// and faster for the mean's part (mⁿ/√n!).
+    public func gaussianState(mean: [Double], covariance: Matrix) throws -> [Double] {
+        let d = grid.dimension
+        let m = inverseTransform * zip(mean, centre).map { $0 - $1 }
+        let c = inverseTransform * covariance * inverseTransform.transposed
+        let spread = try c.symmetricEigenvalues()
+        guard let widest = spread.max(), let narrowest = spread.min(), widest < 2, narrowest > 0 else {
+            throw FokkerPlanckError.badInput(file: nil, keyPath: "evolve.initial.covariance", line: nil, message: String(format:
+                "in the Hermite basis' units (ξ = T⁻¹(z − centre)) the initial covariance has eigenvalues %.4g…%.4g; its Hermite series converges only for 0 < eigenvalues < 2 (a Gaussian wider than √2 × the basis diverges): narrow it, or widen the basis with discretization.scale",
+                spread.min() ?? .nan, spread.max() ?? .nan))
+        }
+        let b = c - Matrix.identity(d)
+        var state = [Double](repeating: 0, count: stateCount)
+        state[0] = 1
+        for (p, n) in indices.enumerated() where p > 0 {
+            let i = n.firstIndex { $0 > 0 }!
+            var lower = n; lower[i] -= 1
+            var value = m[i] * (find(lower).map { state[$0] } ?? 0)
+            for j in 0..<d where lower[j] > 0 && b[i, j] != 0 {
+                var lowest = lower; lowest[j] -= 1
+                value += b[i, j] * Double(lower[j]).squareRoot() * (find(lowest).map { state[$0] } ?? 0)
+            }
+            state[p] = value / Double(n[i]).squareRoot()
+        }
+        return state
+    }
+
+    /// A Gaussian initial condition is expanded exactly (`gaussianState`); the others have no
+    /// Hermite series worth the name (a uniform density has no mass on the whole space, a delta
+    /// none that converges) or come sampled on the output grid (a file), which would cost the
+    /// spectral accuracy — refused with the way out.
+    public func initialState(_ initial: EvolveSettings.InitialCondition) throws -> (state: [Double], startTime: Double) {
+        switch initial {
+        case let .gaussian(mean, covariance):
+            return (try gaussianState(mean: mean, covariance: covariance), 0)
+        case .uniform, .delta, .file:
+            throw FokkerPlanckError.badInput(file: nil, keyPath: "evolve.initial.type", line: nil,
+                message: "the Hermite basis expands a gaussian initial condition exactly; uniform, delta and file ones have no convergent or exact expansion — give a gaussian (a narrow one for a point), or use type = \"finite-volume\"")
+        }
     }
 
     /// J(z) = T J_ξ(ξ) / |det T|, J_ξ,i = (b_i − Σ_j A′_ij ξ_j) ρ_ξ − Σ_j D′_ij ∂_{ξ_j} ρ_ξ from the expansion:
@@ -326,7 +391,15 @@ public struct HermiteDiscretization: Discretization {
         return residual.reduce(0) { max($0, abs($1)) } / max(generator.infinityNorm * stateNorm, .leastNormalMagnitude)
     }
 
+    public var spectralRecord: SpectralRecord? {
+        SpectralRecord(basis: Array(repeating: "hermite", count: grid.dimension), modes: modes,
+                       attributes: [("spectral_centre", .doubles(centre)), ("spectral_transform", .doubles(transform.elements))],
+                       indices: indices,
+                       expansion: "coefficients a_n of ρ_ξ = Σ a_n Π ψ_{n_i}(ξ_i), ψ_k = He_k e^{−ξ²/2}/(√(2π) √k!), ξ = T⁻¹(z − centre), T = spectral_transform (row-major); ρ(z) = ρ_ξ / |det T|")
+    }
+
     public var unknownsAreCells: Bool { false }
+    public var resolution: [Int] { modes }
 
     /// Half the modes per axis: the error estimate's comparison (nil below 6, where half would
     /// drop the degree-2 coefficients).

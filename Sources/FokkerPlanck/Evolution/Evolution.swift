@@ -122,8 +122,18 @@ public struct Evolution {
     public func run(initial: [Double], observers: [any EvolutionObserver],
                     progress: ((_ step: Int, _ totalSteps: Int, _ time: Double) -> Void)? = nil,
                     shouldStop: () -> Bool = { false }) throws -> EvolutionSummary {
+        try run(initialState: discretization.state(fromDensity: initial), observers: observers, progress: progress, shouldStop: shouldStop)
+    }
+
+    /// Evolves from a state of the discretization (`Discretization.initialState`).
+    public func run(initialState: [Double], observers: [any EvolutionObserver],
+                    progress: ((_ step: Int, _ totalSteps: Int, _ time: Double) -> Void)? = nil,
+                    shouldStop: () -> Bool = { false }) throws -> EvolutionSummary {
         let start = DispatchTime.now()
-        var cursor = try EvolutionCursor(evolution: self, initial: initial)
+        var cursor = try EvolutionCursor(evolution: self, state: initialState)
+        // The unknowns of a spectral method are coefficients, whose signs say nothing: its
+        // negativity is that of the density at the frames.
+        var mostNegativeDensity = 0.0
         let conserving = !discretization.grid.axes.contains { $0.boundary == .absorbing }
         let initialMass = discretization.mass(of: cursor.state)
         var drift = 0.0
@@ -134,6 +144,7 @@ public struct Evolution {
             let rho = cursor.state
             let density = discretization.density(of: rho)
             let diagnostics = discretization.diagnostics(of: rho, density: density)
+            mostNegativeDensity = min(mostNegativeDensity, density.min() ?? 0)
             drift = max(drift, abs(diagnostics.mass - initialMass))
             let time = startTime + Double(frame * stepsPerFrame) * dt
             for observer in observers {
@@ -158,7 +169,7 @@ public struct Evolution {
             }
         }
         let stepper = cursor.stepper
-        let mostNegative = cursor.mostNegative
+        let mostNegative = discretization.unknownsAreCells ? min(cursor.mostNegative, mostNegativeDensity) : mostNegativeDensity
         return EvolutionSummary(outcome: outcome, framesWritten: written, steps: stepper.steps, dt: dt,
                                 finalTime: startTime + Double(stepper.steps) * dt, mostNegativeDensity: mostNegative,
                                 massDrift: drift, factorization: stepper.statistics, seconds: seconds(since: start),
@@ -181,15 +192,25 @@ public struct EvolutionCursor {
     /// Assembles and factors the step systems; `initial` is the density at the output grid's
     /// cell centres.
     public init(evolution: Evolution, initial: [Double]) throws {
+        precondition(initial.count == evolution.discretization.grid.cellCount)
+        try self.init(evolution: evolution, state: evolution.discretization.state(fromDensity: initial))
+    }
+
+    /// Assembles and factors the step systems, starting from a state of the discretization.
+    public init(evolution: Evolution, state: [Double]) throws {
         let discretization = evolution.discretization
-        precondition(initial.count == discretization.grid.cellCount)
+        precondition(state.count == discretization.stateCount)
         self.evolution = evolution
         let preconditioning = evolution.solver.method == .iterative ? try discretization.shiftedPreconditioning() : nil
         stepper = try TimeStepper(generator: discretization.assemble(), scheme: evolution.settings.scheme, dt: evolution.dt,
                                   dimension: discretization.grid.dimension, solver: evolution.solver, preconditioning: preconditioning)
-        state = discretization.state(fromDensity: initial)
-        mostNegative = min(0, initial.min() ?? 0)
+        self.state = state
+        tracksNegativity = discretization.unknownsAreCells
+        mostNegative = tracksNegativity ? min(0, state.min() ?? 0) : 0
     }
+
+    /// Whether the unknowns are densities whose minimum means something (finite volumes).
+    private let tracksNegativity: Bool
 
     /// Takes the steps of one frame interval. Returns false, at the last completed step, when
     /// `shouldStop` answers true (it is asked before every step).
@@ -206,7 +227,7 @@ public struct EvolutionCursor {
                 }
                 minimum = min(minimum, v)
             }
-            mostNegative = min(mostNegative, minimum)
+            if tracksNegativity { mostNegative = min(mostNegative, minimum) }
             progress?(stepper.steps, startTime + Double(stepper.steps) * dt)
         }
         frame += 1

@@ -24,6 +24,8 @@ public final class EvolutionWriter: EvolutionObserver {
     let sidecar: SidecarWriter
     let time: hid_t
     let scales: [hid_t]
+    /// A spectral run's coefficient index (the dimension of its `spectral_coefficients` frames).
+    var coefficientScale: hid_t? = nil
     var series: [String: hid_t] = [:]
     var seriesOrder: [String] = []
     var frames = 0
@@ -71,6 +73,9 @@ public final class EvolutionWriter: EvolutionObserver {
             ])
             try file.makeDimensionScale(time, name: "time")
             scales = try StationaryOutput.writeCoordinates(grid: discretization.grid, file: file)
+            if let record = discretization.spectralRecord {
+                coefficientScale = try StationaryOutput.writeSpectralIndices(record, file: file)
+            }
         } catch {
             try? file.close()
             unlink(temporary)
@@ -115,6 +120,19 @@ public final class EvolutionWriter: EvolutionObserver {
             let id = try frameSeries(dataset.name, spatial: true, attributes: dataset.attributes)
             try file.appendFrame(id, index: frame, frameShape: grid.shape, values: dataset.values)
         }
+        if let coefficientScale, let record = discretization.spectralRecord {
+            // What the run evolved, frame by frame: (time, spectral_coefficient).
+            let id: hid_t
+            if let existing = series["spectral_coefficients"] { id = existing } else {
+                id = try file.createFrameSeries("spectral_coefficients", frameShape: [state.count],
+                                                attributes: [("long_name", .string(record.expansion)), ("units", .string("1"))])
+                series["spectral_coefficients"] = id
+                seriesOrder.append("spectral_coefficients")
+                try file.attachScale(time, to: id, dimension: 0)
+                try file.attachScale(coefficientScale, to: id, dimension: 1)
+            }
+            try file.appendFrame(id, index: frame, frameShape: [state.count], values: state)
+        }
         try sidecar.add(fields: fields.map { ($0.name, $0.values) }, time: t)
         largestDensity = max(largestDensity, density.max() ?? 0)
         if wallWarnings.isEmpty {
@@ -150,10 +168,15 @@ public final class EvolutionWriter: EvolutionObserver {
         let linear = problem.solver.method == .iterative
             ? "GMRES on I − cΔt L preconditioned by the exact inverse of its separable part"
             : "one UMFPACK LU of I − cΔt L"
-        let solver = discretization.methodDescription + "; \(settings?.scheme.rawValue ?? "") steps with " + linear
+        let solver = discretization.methodDescription + (settings?.scheme == .exponential
+            ? "; exp(τL)ρ once per frame by a Krylov (Arnoldi) exponential with error control (tolerance 1e-14)"
+            : "; \(settings?.scheme.rawValue ?? "") steps with " + linear)
         var root = StationaryOutput.commonAttributes(problem: problem, solver: solver, factorization: stats)
+        root.append(("discretization", .string(problem.discretizationSettings.typeName)))
+        if let record = discretization.spectralRecord { root += StationaryOutput.spectralAttributes(record) }
         if let summary {
-            solutionWarnings = ResolutionWarnings.solution(mostNegative: summary.mostNegativeDensity, largest: largestDensity, evolving: true)
+            solutionWarnings = ResolutionWarnings.solution(mostNegative: summary.mostNegativeDensity, largest: largestDensity, evolving: true,
+                                                           spectral: !discretization.unknownsAreCells)
                 + wallWarnings
                 + (estimator?.warnings(threshold: problem.solver.errorThreshold) ?? [])
                 + (missingEstimate.map { [$0] } ?? [])
@@ -182,6 +205,8 @@ public final class EvolutionWriter: EvolutionObserver {
         series = [:]
         seriesOrder = []
         scales.forEach(file.closeDataset)
+        if let coefficientScale { file.closeDataset(coefficientScale) }
+        coefficientScale = nil
         file.closeDataset(time)
         return (try? file.close()) != nil
     }

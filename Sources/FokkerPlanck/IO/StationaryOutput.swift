@@ -57,21 +57,13 @@ public enum StationaryOutput {
         var extra: [SGDMomentumOutput.Dataset] = []
         var extraAttributes: [(String, AttributeValue)] = [("discretization", .string(problem.discretizationSettings.typeName))]
         // A spectral solve also stores what it solved for: the coefficients, their multi-indices
-        // (one row per coefficient) and the basis (z = centre + T ξ).
-        var spectral: [(name: String, shape: [Int], values: [Double], description: String)] = []
-        if let hermite = solution.discretization as? HermiteDiscretization {
-            extraAttributes += [("spectral_basis", .string(Array(repeating: "hermite", count: grid.dimension).joined(separator: ","))),
-                                ("spectral_modes", .integers(hermite.modes)), ("spectral_centre", .doubles(hermite.centre)),
-                                ("spectral_transform", .doubles(hermite.transform.elements))]
-            spectral = [("spectral_coefficients", [hermite.stateCount], solution.state,
-                         "coefficients a_n of ρ_ξ = Σ a_n Π ψ_{n_i}(ξ_i), ψ_k = He_k e^{−ξ²/2}/(√(2π) √k!), ξ = T⁻¹(z − centre)"),
-                        ("spectral_indices", [hermite.stateCount, grid.dimension], hermite.indices.flatMap { $0.map(Double.init) },
-                         "multi-index n of each coefficient (row), per axis (column)")]
-        }
+        // and the basis (`SpectralRecord`).
+        let record = solution.discretization.spectralRecord
+        if let record { extraAttributes += Self.spectralAttributes(record) }
         if case let .sgdMomentum(parameters, _) = problem.model {
             extra = try SGDMomentumOutput.datasets(parameters: parameters, density: solution.density, grid: grid,
                                                    temperature: problem.model.temperature)
-            extraAttributes = try SGDMomentumOutput.attributes(parameters: parameters, density: solution.density, grid: grid)
+            extraAttributes += try SGDMomentumOutput.attributes(parameters: parameters, density: solution.density, grid: grid)
             matrices += try SGDMomentumOutput.matrices(parameters: parameters)
         }
 
@@ -96,10 +88,13 @@ public enum StationaryOutput {
                     defer { file.closeDataset(id) }
                     for (k, axis) in dataset.axes.enumerated() { try file.attachScale(scales[axis], to: id, dimension: k) }
                 }
-                for item in spectral {
-                    let id = try file.writeDataset(item.name, shape: item.shape, values: item.values,
-                                                   attributes: [("long_name", .string(item.description))])
-                    file.closeDataset(id)
+                if let record {
+                    let coefficient = try Self.writeSpectralIndices(record, file: file)
+                    defer { file.closeDataset(coefficient) }
+                    let id = try file.writeDataset("spectral_coefficients", shape: [record.indices.count], values: solution.state,
+                                                   attributes: [("long_name", .string(record.expansion)), ("units", .string("1"))])
+                    defer { file.closeDataset(id) }
+                    try file.attachScale(coefficient, to: id, dimension: 0)
                 }
                 try writeMatrices(matrices, grid: grid, file: file)
                 for (key, value) in root + extraAttributes { try file.writeRootAttribute(key, value) }
@@ -113,6 +108,38 @@ public enum StationaryOutput {
     public static func estimatedBytes(problem: Problem) -> Double {
         let values = Double(2 * problem.grid.dimension + 4) + 9
         return values * 8 * Double(problem.grid.cellCount) + 1_048_576
+    }
+
+    /// The root attributes of a spectral state: its basis and modes per axis, and the basis' own.
+    static func spectralAttributes(_ record: SpectralRecord) -> [(String, AttributeValue)] {
+        [("spectral_basis", .string(record.basis.joined(separator: ","))), ("spectral_modes", .integers(record.modes))] + record.attributes
+    }
+
+    /// `spectral_indices` (coefficient × axis) with its two index coordinates; returns the
+    /// coefficient index scale, open, for the coefficients to attach (the caller closes it).
+    static func writeSpectralIndices(_ record: SpectralRecord, file: HDF5File) throws -> hid_t {
+        let count = record.indices.count, d = record.basis.count
+        let coefficient = try file.writeDataset("spectral_coefficient", shape: [count], values: (0..<count).map(Double.init), attributes: [
+            ("long_name", .string("index of a spectral coefficient (a row of spectral_indices)")), ("units", .string("1")),
+        ])
+        do {
+            try file.makeDimensionScale(coefficient, name: "spectral_coefficient")
+            let axis = try file.writeDataset("spectral_axis", shape: [d], values: (0..<d).map(Double.init), attributes: [
+                ("long_name", .string("axis of a multi-index: " + record.basis.enumerated().map { "\($0) = \($1)" }.joined(separator: ", "))),
+                ("units", .string("1")),
+            ])
+            defer { file.closeDataset(axis) }
+            try file.makeDimensionScale(axis, name: "spectral_axis")
+            let id = try file.writeDataset("spectral_indices", shape: [count, d], values: record.indices.flatMap { $0.map(Double.init) },
+                                           attributes: [("long_name", .string("multi-index n of each coefficient (row), per axis (column)")), ("units", .string("1"))])
+            defer { file.closeDataset(id) }
+            try file.attachScale(coefficient, to: id, dimension: 0)
+            try file.attachScale(axis, to: id, dimension: 1)
+        } catch {
+            file.closeDataset(coefficient)
+            throw error
+        }
+        return coefficient
     }
 
     /// A d×d (or p×p) matrix stored with its shape: a 2-d variable on two index dimensions.

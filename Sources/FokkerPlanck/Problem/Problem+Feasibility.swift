@@ -89,9 +89,6 @@ extension Problem {
         guard settings.initial != nil else {
             throw context.error("evolve.initial", "missing the initial condition, e.g. initial = { type = \"gaussian\", mean = [...], covariance = [[...]] }")
         }
-        if case .spectral = discretizationSettings {
-            throw context.error("discretization.type", "`fpsolve evolve` with the spectral discretization is not implemented yet; `fpsolve solve` is (use type = \"finite-volume\" to evolve)")
-        }
         if settings.scheme == .spectral {
             throw context.error("evolve.scheme", "the spectral scheme is not implemented yet; use crank-nicolson, bdf2 or implicit-euler")
         }
@@ -109,6 +106,15 @@ extension Problem {
             throw context.error(settings.tEnd > 1e12 ? "evolve.t_end" : "evolve.dt", String(format:
                 "evolve.t_end = %g with evolve.dt = %g needs %.3g steps, more than the %.0e a run allows; choose a larger evolve.dt or a smaller evolve.t_end",
                 settings.tEnd, settings.dt, steps, EvolveSettings.maximumSteps))
+        }
+        if case .spectral = discretizationSettings {
+            // The coefficient system is capped at decoding (its LU within about 4 GB); what
+            // remains is the output grid's frame fields.
+            let frameBytes = Double(grid.cellCount) * 8 * Double(2 + 2 * grid.dimension)
+            if frameBytes > 0.5 * memoryLimit {
+                throw context.error("grid.cells", String(format: "the output fields on %@ cells need about %.1f GiB a frame, more than half this machine's memory; use fewer cells", grid.shape.map(String.init).joined(separator: "×"), frameBytes / 1_073_741_824))
+            }
+            return settings
         }
         if solver.method == .iterative {
             // The same preconditioner and matrix as the stationary iterative solve.

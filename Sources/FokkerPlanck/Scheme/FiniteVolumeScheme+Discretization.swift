@@ -16,6 +16,8 @@ extension FiniteVolumeScheme: Discretization {
         return divergence.reduce(0) { max($0, abs($1)) } / max(generator.infinityNorm * stateNorm, .leastNormalMagnitude)
     }
 
+    public var resolution: [Int] { grid.shape }
+
     public func coarsened() -> (any Discretization)? {
         ErrorEstimate.coarseGrid(of: grid).map { FiniteVolumeScheme(grid: $0, model: model, driftFlux: driftFlux) }
     }
