@@ -39,7 +39,11 @@ extension Problem {
             // Hermite functions live on the whole line: a wall or a seam of [grid] would be
             // silently ignored, so only reflecting walls (where [grid] is just the output box) pass.
             for (k, axis) in grid.axes.enumerated() where basis[k] == "hermite" && axis.boundary != .reflecting {
-                throw context.error("grid.boundary[\(k)]", "the hermite basis treats '\(axis.name)' as unbounded, so its \(axis.boundary.rawValue) boundary would be ignored; \(axis.boundary == .periodic ? "a periodic axis needs the fourier basis (not implemented yet)" : "use the finite-volume discretization for walls")")
+                throw context.error("grid.boundary[\(k)]", "the hermite basis treats '\(axis.name)' as unbounded, so its \(axis.boundary.rawValue) boundary would be ignored; \(axis.boundary == .periodic ? "a periodic axis needs the fourier basis" : "use the finite-volume discretization for walls")")
+            }
+            // The Fourier basis is periodic on the box: only a periodic axis means that.
+            for (k, axis) in grid.axes.enumerated() where basis[k] == "fourier" && axis.boundary != .periodic {
+                throw context.error("grid.boundary[\(k)]", "the fourier basis is periodic on [lower, upper), but '\(axis.name)' has \(axis.boundary.rawValue) walls; make it periodic, or use the finite-volume discretization for walls")
             }
         }
         if case .spectral = discretizationSettings, solver.method == .iterative {
@@ -99,14 +103,21 @@ extension Problem {
                     throw TOMLNode(value: name, path: "discretization.basis[\(k)]", context: node.context)
                         .fail("unknown basis '\(name)'; expected fourier (periodic axes), chebyshev (bounded) or hermite (unbounded)")
                 }
-                guard name == "hermite" else {
+                guard name != "chebyshev" else {
                     throw TOMLNode(value: name, path: "discretization.basis[\(k)]", context: node.context)
-                        .fail("the \(name) basis is not implemented yet; hermite (on every axis, for linear and sgd-momentum models) is")
+                        .fail("the chebyshev basis is not implemented yet; hermite (linear and sgd-momentum models; langevin velocities) and fourier (periodic langevin positions) are")
                 }
+            }
+            if case let .langevin(langevin) = model {
+                return try decodeLangevinSpectral(table, node: node, basis: basis, positions: langevin.positionCount)
             }
             guard model.linearModel != nil else {
                 throw TOMLNode(value: type, path: "discretization.type", context: node.context)
-                    .fail("the spectral discretization is implemented for linear and sgd-momentum models so far, not \(model.typeName); use type = \"finite-volume\"")
+                    .fail("the spectral discretization is implemented for linear, sgd-momentum and langevin models so far, not \(model.typeName); use type = \"finite-volume\"")
+            }
+            if let k = basis.firstIndex(of: "fourier") {
+                throw TOMLNode(value: basis[k], path: "discretization.basis[\(k)]", context: node.context)
+                    .fail("a \(model.typeName) model's drift is linear on the whole space: every axis takes the hermite basis (fourier is for the periodic positions of a langevin model)")
             }
             let modesNode = try table.required("modes")
             let items = try modesNode.array()
@@ -164,6 +175,40 @@ extension Problem {
             throw TOMLNode(value: type, path: "discretization.type", context: node.context)
                 .fail("unknown discretization '\(type)'; expected finite-volume or spectral")
         }
+    }
+
+    /// Langevin: fourier on the (periodic) positions, hermite on the velocities at the thermal
+    /// scale √(T/m); 3…512 modes per axis, at most 1.5e5 coefficients.
+    static func decodeLangevinSpectral(_ table: TOMLTableNode, node: TOMLNode, basis: [String], positions q: Int) throws -> DiscretizationSettings {
+        for (k, name) in basis.enumerated() where name != (k < q ? "fourier" : "hermite") {
+            throw TOMLNode(value: name, path: "discretization.basis[\(k)]", context: node.context)
+                .fail(k < q ? "a langevin position axis takes the fourier basis (it must be periodic; finite volumes handle walls)"
+                            : "a langevin velocity axis takes the hermite basis")
+        }
+        for key in ["center", "scale"] where table.optional(key) != nil {
+            throw try table.required(key).fail("'\(key)' is not taken for a langevin model: positions are periodic and the velocities' Hermite basis is centred at 0 with the thermal scale √(T/m)")
+        }
+        let modesNode = try table.required("modes")
+        let items = try modesNode.array()
+        guard items.count == basis.count else { throw modesNode.fail("expected \(basis.count) mode counts (one per axis), found \(items.count)") }
+        var modes: [Int] = []
+        for (k, item) in items.enumerated() {
+            let m = try item.integer()
+            guard m >= 3 && m <= 512 else {
+                throw TOMLNode(value: m, path: "discretization.modes[\(k)]", context: node.context).fail("expected 3 to 512 modes, found \(m)")
+            }
+            modes.append(m)
+        }
+        // Π (2K_j + 1) Fourier functions (K_j = ⌊(N_j − 1)/2⌋) times C(K_v + q, q) velocity
+        // functions: the same 1.5e5 cap as Hermite (the LU within about 4 GB).
+        var count = 1.0
+        for j in 0..<q { count *= Double(2 * ((modes[j] - 1) / 2) + 1) }
+        let degree = Double(modes[q...].max()! - 1)
+        for i in 1...q { count *= (degree + Double(i)) / Double(i) }
+        guard count <= 1.5e5 else {
+            throw modesNode.fail(String(format: "%.3g Fourier × Hermite coefficients is more than the 1.5e5 whose LU fits in about 4 GB; use fewer modes", count))
+        }
+        return .spectral(basis: basis, modes: modes, centre: nil, scale: nil)
     }
 
     // MARK: [grid]

@@ -140,7 +140,11 @@ extension Problem {
         case .finiteVolume:
             return FiniteVolumeScheme(grid: grid, model: model.coefficients)
         case let .spectral(_, modes, centre, scale):
-            // Decoding admits only Hermite bases on OU models (`Problem.decodeDiscretization`).
+            // Decoding admits Hermite bases on OU models and Fourier × Hermite on Langevin
+            // (`Problem.decodeDiscretization`).
+            if case let .langevin(langevin) = model {
+                return try LangevinSpectralDiscretization(model: langevin, grid: grid, modes: modes)
+            }
             guard let linear = model.linearModel else {
                 throw decodingContext.error("discretization.type", "the spectral discretization needs a linear or sgd-momentum model")
             }
