@@ -89,11 +89,17 @@ public struct HermiteDiscretization: Discretization {
         driftPrime = inverseTransform * model.driftMatrix * transform
         diffusionPrime = inverseTransform * model.diffusionMatrix * inverseTransform.transposed
         driftOffset = inverseTransform * (model.driftMatrix * zip(model.center, centre).map { $0 - $1 })
+        (indices, position) = Self.totalDegreeSet(modes)
+    }
+
+    /// The multi-indices n_i < modes_i of total degree ≤ max(modes) − 1, total degree first
+    /// (ψ_0 first), and the map from their `key` to their position.
+    static func totalDegreeSet(_ modes: [Int]) -> (indices: [[Int]], position: [Int: Int]) {
+        let d = modes.count
         let degree = (modes.max() ?? 1) - 1
         var kept: [[Int]] = []
         var index = [Int](repeating: 0, count: d)
-        let total = modes.reduce(1, *)
-        for flat in 0..<total {
+        for flat in 0..<modes.reduce(1, *) {
             var rest = flat
             for k in stride(from: d - 1, through: 0, by: -1) { index[k] = rest % modes[k]; rest /= modes[k] }
             if index.reduce(0, +) <= degree { kept.append(index) }
@@ -102,10 +108,9 @@ public struct HermiteDiscretization: Discretization {
             let (sa, sb) = (a.reduce(0, +), b.reduce(0, +))
             return sa != sb ? sa < sb : a.lexicographicallyPrecedes(b)
         }
-        indices = kept
         var position: [Int: Int] = [:]
-        for (p, n) in kept.enumerated() { position[Self.key(n, modes)] = p }
-        self.position = position
+        for (p, n) in kept.enumerated() { position[key(n, modes)] = p }
+        return (kept, position)
     }
 
     static func key(_ n: [Int], _ modes: [Int]) -> Int {

@@ -64,23 +64,7 @@ public struct LangevinSpectralDiscretization: Discretization {
         lengths = (0..<q).map { grid.axes[$0].length }
         lowers = (0..<q).map { grid.axes[$0].lower }
         // Velocity multi-indices of total degree below the largest velocity modes, n_j < modes_j.
-        let velocityModes = Array(modes[q...])
-        let degree = velocityModes.max()! - 1
-        var kept: [[Int]] = []
-        var index = [Int](repeating: 0, count: q)
-        for flat in 0..<velocityModes.reduce(1, *) {
-            var rest = flat
-            for k in stride(from: q - 1, through: 0, by: -1) { index[k] = rest % velocityModes[k]; rest /= velocityModes[k] }
-            if index.reduce(0, +) <= degree { kept.append(index) }
-        }
-        kept.sort { a, b in
-            let (sa, sb) = (a.reduce(0, +), b.reduce(0, +))
-            return sa != sb ? sa < sb : a.lexicographicallyPrecedes(b)
-        }
-        velocityIndices = kept
-        var position: [Int: Int] = [:]
-        for (p, n) in kept.enumerated() { position[HermiteDiscretization.key(n, velocityModes)] = p }
-        velocityPosition = position
+        (velocityIndices, velocityPosition) = HermiteDiscretization.totalDegreeSet(Array(modes[q...]))
         // The force's Fourier series: products reach |k + m| ≤ K, so |m| ≤ 2K matters.
         let lower = lowers, upper = (0..<q).map { grid.axes[$0].upper }
         var columns: [[[(Int, Double)]]] = []

@@ -119,20 +119,7 @@ extension Problem {
                 throw TOMLNode(value: basis[k], path: "discretization.basis[\(k)]", context: node.context)
                     .fail("a \(model.typeName) model's drift is linear on the whole space: every axis takes the hermite basis (fourier is for the periodic positions of a langevin model)")
             }
-            let modesNode = try table.required("modes")
-            let items = try modesNode.array()
-            guard items.count == d else { throw modesNode.fail("expected \(d) mode counts (one per axis), found \(items.count)") }
-            var modes: [Int] = []
-            for (k, item) in items.enumerated() {
-                let m = try item.integer()
-                // 3…512 modes per axis: at least 3 because the covariance is carried by the
-                // degree-2 coefficients; the kept set is the total degree ≤ max − 1 (see
-                // `HermiteDiscretization`), capped below.
-                guard m >= 3 && m <= 512 else {
-                    throw TOMLNode(value: m, path: "discretization.modes[\(k)]", context: node.context).fail("expected 3 to 512 modes (the covariance needs degree 2), found \(m)")
-                }
-                modes.append(m)
-            }
+            let (modes, modesNode) = try decodeModes(table, node: node, count: d)
             // Coefficients of total degree ≤ K in d variables: C(K + d, d). Measured: 40⁴ modes
             // (123 410 coefficients) 2.8 GB and 110 s; 64⁴ (766 480) passed 19 GB. 1.5e5 keeps the
             // LU of the coefficient system within about 4 GB.
@@ -177,6 +164,24 @@ extension Problem {
         }
     }
 
+    /// `modes`, one per axis, 3…512 each: at least 3 because a Hermite axis carries the
+    /// covariance in its degree-2 coefficients (a Fourier axis: cos and sin of k = 1); the
+    /// coefficient counts are capped by the caller.
+    static func decodeModes(_ table: TOMLTableNode, node: TOMLNode, count d: Int) throws -> ([Int], TOMLNode) {
+        let modesNode = try table.required("modes")
+        let items = try modesNode.array()
+        guard items.count == d else { throw modesNode.fail("expected \(d) mode counts (one per axis), found \(items.count)") }
+        var modes: [Int] = []
+        for (k, item) in items.enumerated() {
+            let m = try item.integer()
+            guard m >= 3 && m <= 512 else {
+                throw TOMLNode(value: m, path: "discretization.modes[\(k)]", context: node.context).fail("expected 3 to 512 modes (the covariance needs degree 2), found \(m)")
+            }
+            modes.append(m)
+        }
+        return (modes, modesNode)
+    }
+
     /// Langevin: fourier on the (periodic) positions, hermite on the velocities at the thermal
     /// scale √(T/m); 3…512 modes per axis, at most 1.5e5 coefficients.
     static func decodeLangevinSpectral(_ table: TOMLTableNode, node: TOMLNode, basis: [String], positions q: Int) throws -> DiscretizationSettings {
@@ -188,17 +193,7 @@ extension Problem {
         for key in ["center", "scale"] where table.optional(key) != nil {
             throw try table.required(key).fail("'\(key)' is not taken for a langevin model: positions are periodic and the velocities' Hermite basis is centred at 0 with the thermal scale √(T/m)")
         }
-        let modesNode = try table.required("modes")
-        let items = try modesNode.array()
-        guard items.count == basis.count else { throw modesNode.fail("expected \(basis.count) mode counts (one per axis), found \(items.count)") }
-        var modes: [Int] = []
-        for (k, item) in items.enumerated() {
-            let m = try item.integer()
-            guard m >= 3 && m <= 512 else {
-                throw TOMLNode(value: m, path: "discretization.modes[\(k)]", context: node.context).fail("expected 3 to 512 modes, found \(m)")
-            }
-            modes.append(m)
-        }
+        let (modes, modesNode) = try decodeModes(table, node: node, count: basis.count)
         // Π (2K_j + 1) Fourier functions (K_j = ⌊(N_j − 1)/2⌋) times C(K_v + q, q) velocity
         // functions: the same 1.5e5 cap as Hermite (the LU within about 4 GB).
         var count = 1.0
