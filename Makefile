@@ -2,7 +2,7 @@
 #
 #   make run     set up, build, solve the default problem (grids/ou2d.toml), print where the result is
 #   make test    set up, build, run every test: Swift tests, validation cases, outside (Python) checks
-#   make bench   fpsolve against the Python solver fplanck, and direct against iterative in 4-d (not a test)
+#   make bench   fpsolve against the Python solver fplanck, direct against iterative in 4-d, spectral against the grid (not a test)
 #
 # Set-up is part of each target: missing Debian packages are installed with apt-get, Python
 # packages go into the git-ignored .venv. One release build serves the tests and the binary
@@ -60,6 +60,7 @@ bench: build
 	$(PYTHON) benchmarks/bench_evolve.py --fpsolve $(FPSOLVE)
 	$(PYTHON) benchmarks/bench_phase_space.py --fpsolve $(FPSOLVE)
 	$(PYTHON) benchmarks/bench_error_estimate.py --fpsolve $(FPSOLVE)
+	$(PYTHON) benchmarks/bench_spectral.py --fpsolve $(FPSOLVE)
 
 clean:
 	rm -rf .build out .build-log.txt
