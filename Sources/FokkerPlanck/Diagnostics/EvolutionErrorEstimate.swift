@@ -58,8 +58,7 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         self.coarseGrid = coarseGrid
         coarseCells = coarseGrid.shape
         spectral = !coarse.unknownsAreCells
-        coarseDescription = coarse.unknownsAreCells ? coarseGrid.shape.map(String.init).joined(separator: "×") + " cells"
-                                                    : coarse.resolution.map(String.init).joined(separator: "×") + " modes"
+        coarseDescription = coarse.resolution.map(String.init).joined(separator: "×") + (spectral ? " modes" : " cells")
         let settings = evolution.settings
         order = (ErrorEstimate.assumedOrder, settings.scheme == .implicitEuler ? 1 : 2)
 
@@ -101,8 +100,7 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         // The grids' actual ratio (⌊n/2⌋ cells: 2.33 from 7 cells), as `ErrorEstimate` uses.
         // A spectral method's comparison (half the modes, on the same output grid) is the plain
         // difference: its error falls geometrically, so the coarse run's error is the larger by far.
-        spatialFactor = evolution.discretization.unknownsAreCells
-            ? pow(ErrorEstimate.refinementRatio(coarse: coarseGrid, fine: grid), order.space) - 1 : 1
+        spatialFactor = spectral ? 1 : pow(ErrorEstimate.refinementRatio(coarse: coarseGrid, fine: grid), order.space) - 1
         seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
     }
 

@@ -71,6 +71,14 @@ extension Discretization {
     public var preferredPin: Int? { nil }
     public var spectralRecord: SpectralRecord? { nil }
 
+    /// ‖L state‖∞ / (‖L‖∞ ‖state‖∞) with L applied as the sparse matrix it is (a spectral
+    /// method's coefficients; finite volumes apply it from their face fluxes instead).
+    public func stationaryResidual(of state: [Double], generator: SparseMatrix) -> Double {
+        let residual = generator.multiply(state)
+        let stateNorm = state.reduce(0) { max($0, abs($1)) }
+        return residual.reduce(0) { max($0, abs($1)) } / max(generator.infinityNorm * stateNorm, .leastNormalMagnitude)
+    }
+
     public func initialState(_ initial: EvolveSettings.InitialCondition) throws -> (state: [Double], startTime: Double) {
         let (density, startTime) = try initial.density(on: grid)
         return (state(fromDensity: density), startTime)

@@ -166,17 +166,7 @@ public struct HermiteDiscretization: Discretization {
                 if let row = find(m) { triplets.append((row, column, value)) }
             }
         }
-        triplets.sort { $0.row != $1.row ? $0.row < $1.row : $0.column < $1.column }
-        var builder = SparseRowBuilder(rows: stateCount, columns: stateCount, estimatedNonzeros: triplets.count)
-        var t = 0
-        for row in 0..<stateCount {
-            while t < triplets.count && triplets[t].row == row {
-                builder.add(column: triplets[t].column, triplets[t].value)
-                t += 1
-            }
-            builder.endRow()
-        }
-        return builder.build()
+        return SparseMatrix(rows: stateCount, columns: stateCount, triplets: triplets)
     }
 
     /// ∫ρ dz = ∫ρ_ξ dξ = a_0 (only ψ_0 has mass).
@@ -295,29 +285,42 @@ public struct HermiteDiscretization: Discretization {
     /// `decodeDiscretization`), geometrically at the rate of the largest |eigenvalue of B|^{1/2}
     /// and faster for the mean's part (mⁿ/√n!).
     public func gaussianState(mean: [Double], covariance: Matrix) throws -> [Double] {
-        let d = grid.dimension
         let m = inverseTransform * zip(mean, centre).map { $0 - $1 }
         let c = inverseTransform * covariance * inverseTransform.transposed
+        try Self.checkGaussianConverges(c, units: "the Hermite basis' units (ξ = T⁻¹(z − centre))")
+        return Self.gaussianCoefficients(indices: indices, find: find, mean: m.map { Complex(re: $0, im: 0) },
+                                         b: c - Matrix.identity(grid.dimension)).map(\.re)
+    }
+
+    /// The Hermite series of a Gaussian of covariance C (in ξ units) converges only for
+    /// 0 < eigenvalues < 2: one wider than √2 × the basis diverges.
+    static func checkGaussianConverges(_ c: Matrix, units: String) throws {
         let spread = try c.symmetricEigenvalues()
         guard let widest = spread.max(), let narrowest = spread.min(), widest < 2, narrowest > 0 else {
             throw FokkerPlanckError.badInput(file: nil, keyPath: "evolve.initial.covariance", line: nil, message: String(format:
-                "in the Hermite basis' units (ξ = T⁻¹(z − centre)) the initial covariance has eigenvalues %.4g…%.4g; its Hermite series converges only for 0 < eigenvalues < 2 (a Gaussian wider than √2 × the basis diverges): narrow it, or widen the basis with discretization.scale",
-                spread.min() ?? .nan, spread.max() ?? .nan))
+                "in %@ the initial covariance has eigenvalues %.4g…%.4g; its Hermite series converges only for 0 < eigenvalues < 2 (a Gaussian wider than √2 × the basis diverges): narrow it, or widen the basis with discretization.scale",
+                units, spread.min() ?? .nan, spread.max() ?? .nan))
         }
-        let b = c - Matrix.identity(d)
-        var state = [Double](repeating: 0, count: stateCount)
-        state[0] = 1
+    }
+
+    /// a_n for the kept `indices` (ψ_0 first) by the recursion above, a_0 = 1, B = C − I. The mean
+    /// may be complex: E[e^{−iκ·x} He_n(ξ)] of a Gaussian over (x, ξ) is the same recursion with
+    /// m̃ = m_ξ − i C_ξx κ (`LangevinSpectralDiscretization.initialState`).
+    static func gaussianCoefficients(indices: [[Int]], find: ([Int]) -> Int?, mean: [Complex], b: Matrix) -> [Complex] {
+        let zero = Complex(re: 0, im: 0)
+        var a = [Complex](repeating: zero, count: indices.count)
+        a[0] = Complex(re: 1, im: 0)
         for (p, n) in indices.enumerated() where p > 0 {
             let i = n.firstIndex { $0 > 0 }!
             var lower = n; lower[i] -= 1
-            var value = m[i] * (find(lower).map { state[$0] } ?? 0)
-            for j in 0..<d where lower[j] > 0 && b[i, j] != 0 {
+            var value = mean[i] * (find(lower).map { a[$0] } ?? zero)
+            for j in 0..<n.count where lower[j] > 0 && b[i, j] != 0 {
                 var lowest = lower; lowest[j] -= 1
-                value += b[i, j] * Double(lower[j]).squareRoot() * (find(lowest).map { state[$0] } ?? 0)
+                value = value + (find(lowest).map { a[$0] } ?? zero).scaled(by: b[i, j] * Double(lower[j]).squareRoot())
             }
-            state[p] = value / Double(n[i]).squareRoot()
+            a[p] = value.scaled(by: 1 / Double(n[i]).squareRoot())
         }
-        return state
+        return a
     }
 
     /// A Gaussian initial condition is expanded exactly (`gaussianState`); the others have no
@@ -390,12 +393,6 @@ public struct HermiteDiscretization: Discretization {
         return FrameDiagnostics(mass: mass, mean: mean, covariance: covariance, minimum: density.min() ?? 0)
     }
 
-    public func stationaryResidual(of state: [Double], generator: SparseMatrix) -> Double {
-        let residual = generator.multiply(state)
-        let stateNorm = state.reduce(0) { max($0, abs($1)) }
-        return residual.reduce(0) { max($0, abs($1)) } / max(generator.infinityNorm * stateNorm, .leastNormalMagnitude)
-    }
-
     public var spectralRecord: SpectralRecord? {
         SpectralRecord(basis: Array(repeating: "hermite", count: grid.dimension), modes: modes,
                        attributes: [("spectral_centre", .doubles(centre)), ("spectral_transform", .doubles(transform.elements))],
@@ -418,4 +415,13 @@ public struct HermiteDiscretization: Discretization {
     public var methodDescription: String {
         "Hermite spectral (modes \(modes.map(String.init).joined(separator: "×")), \(stateCount) coefficients of total degree ≤ \((modes.max() ?? 1) - 1); centre \(centre), ξ = T⁻¹(z − centre) with T = \(transform.elements))"
     }
+}
+
+/// A complex number, for the Fourier side of the spectral bases (no arithmetic library needed
+/// beyond these three operations).
+struct Complex {
+    var re: Double, im: Double
+    static func * (a: Complex, b: Complex) -> Complex { Complex(re: a.re * b.re - a.im * b.im, im: a.re * b.im + a.im * b.re) }
+    static func + (a: Complex, b: Complex) -> Complex { Complex(re: a.re + b.re, im: a.im + b.im) }
+    func scaled(by s: Double) -> Complex { Complex(re: re * s, im: im * s) }
 }

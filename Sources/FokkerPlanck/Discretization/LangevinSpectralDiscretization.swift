@@ -113,10 +113,6 @@ public struct LangevinSpectralDiscretization: Discretization {
 
     // MARK: Real Fourier algebra
 
-    struct Complex { var re: Double, im: Double
-        static func * (a: Complex, b: Complex) -> Complex { Complex(re: a.re * b.re - a.im * b.im, im: a.re * b.im + a.im * b.re) }
-    }
-
     /// A tensor real basis function as complex exponentials: (wave vector, coefficient).
     static func exponentials(of a: [Int]) -> [([Int], Complex)] {
         var terms: [([Int], Complex)] = [([], Complex(re: 1, im: 0))]
@@ -203,24 +199,8 @@ public struct LangevinSpectralDiscretization: Discretization {
                 }
             }
         }
-        triplets.sort { $0.row != $1.row ? $0.row < $1.row : $0.column < $1.column }
-        var builder = SparseRowBuilder(rows: stateCount, columns: stateCount, estimatedNonzeros: triplets.count)
-        var t = 0
-        for row in 0..<stateCount {
-            var last = -1
-            while t < triplets.count && triplets[t].row == row {
-                // Sum duplicates (the diagonal collects one term per velocity axis).
-                var value = triplets[t].value
-                let column = triplets[t].column
-                t += 1
-                while t < triplets.count && triplets[t].row == row && triplets[t].column == column { value += triplets[t].value; t += 1 }
-                precondition(column > last)
-                last = column
-                builder.add(column: column, value)
-            }
-            builder.endRow()
-        }
-        return builder.build()
+        // The diagonal collects one term per velocity axis: the repeated entries add up.
+        return SparseMatrix(rows: stateCount, columns: stateCount, triplets: triplets)
     }
 
     // MARK: Mass, evaluation, moments
@@ -371,12 +351,6 @@ public struct LangevinSpectralDiscretization: Discretization {
         return FrameDiagnostics(mass: mass, mean: mean, covariance: covariance, minimum: density.min() ?? 0)
     }
 
-    public func stationaryResidual(of state: [Double], generator: SparseMatrix) -> Double {
-        let residual = generator.multiply(state)
-        let stateNorm = state.reduce(0) { max($0, abs($1)) }
-        return residual.reduce(0) { max($0, abs($1)) } / max(generator.infinityNorm * stateNorm, .leastNormalMagnitude)
-    }
-
     // MARK: Initial states
 
     /// Quadrature of the density on the output grid (midpoint rule): second order, for the error
@@ -429,12 +403,7 @@ public struct LangevinSpectralDiscretization: Discretization {
         }
         var cXi = Matrix(rows: q, columns: q)
         for i in 0..<q { for j in 0..<q { cXi[i, j] = covariance[q + i, q + j] / (scale[i] * scale[j]) } }
-        let spread = try cXi.symmetricEigenvalues()
-        guard let widest = spread.max(), widest < 2, (spread.min() ?? 0) > 0 else {
-            throw FokkerPlanckError.badInput(file: nil, keyPath: "evolve.initial.covariance", line: nil, message: String(format:
-                "in the velocity basis' units (ξ = v/s) the initial velocity covariance has eigenvalues %.4g…%.4g; its Hermite series converges only for 0 < eigenvalues < 2: narrow it, or widen the basis with discretization.scale",
-                spread.min() ?? .nan, spread.max() ?? .nan))
-        }
+        try HermiteDiscretization.checkGaussianConverges(cXi, units: "the velocity basis' units (ξ = v/s)")
         let b = cXi - Matrix.identity(q)
         let mXi = (0..<q).map { mean[q + $0] / scale[$0] }
         var state = [Double](repeating: 0, count: stateCount)
@@ -457,21 +426,7 @@ public struct LangevinSpectralDiscretization: Discretization {
             let meanTilde = (0..<q).map { i in
                 Complex(re: mXi[i], im: -(0..<q).reduce(0) { $0 + covariance[q + i, $1] / scale[i] * kappa[$1] })
             }
-            var a = [Complex](repeating: Complex(re: 0, im: 0), count: velocityIndices.count)
-            a[0] = Complex(re: 1, im: 0)
-            for (h, n) in velocityIndices.enumerated() where h > 0 {
-                let i = n.firstIndex { $0 > 0 }!
-                var lower = n; lower[i] -= 1
-                var value = meanTilde[i] * (velocityIndex(lower).map { a[$0] } ?? Complex(re: 0, im: 0))
-                for j in 0..<q where lower[j] > 0 && b[i, j] != 0 {
-                    var lowest = lower; lowest[j] -= 1
-                    let term = velocityIndex(lowest).map { a[$0] } ?? Complex(re: 0, im: 0)
-                    let f = b[i, j] * Double(lower[j]).squareRoot()
-                    value = Complex(re: value.re + f * term.re, im: value.im + f * term.im)
-                }
-                let root = Double(n[i]).squareRoot()
-                a[h] = Complex(re: value.re / root, im: value.im / root)
-            }
+            let a = HermiteDiscretization.gaussianCoefficients(indices: velocityIndices, find: velocityIndex, mean: meanTilde, b: b)
             let basis = Self.realBasis(of: k)
             for (h, coefficient) in a.enumerated() {
                 let w = prefactor * coefficient

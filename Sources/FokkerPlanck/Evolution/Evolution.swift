@@ -169,7 +169,8 @@ public struct Evolution {
             }
         }
         let stepper = cursor.stepper
-        let mostNegative = discretization.unknownsAreCells ? min(cursor.mostNegative, mostNegativeDensity) : mostNegativeDensity
+        // The cursor's minimum over every step (0 for a spectral method, which tracks none).
+        let mostNegative = min(cursor.mostNegative, mostNegativeDensity)
         return EvolutionSummary(outcome: outcome, framesWritten: written, steps: stepper.steps, dt: dt,
                                 finalTime: startTime + Double(stepper.steps) * dt, mostNegativeDensity: mostNegative,
                                 massDrift: drift, factorization: stepper.statistics, seconds: seconds(since: start),

@@ -101,12 +101,16 @@ public final class EvolutionWriter: EvolutionObserver {
         return Double(frames) * (values * 8 * Double(problem.grid.cellCount) + 8192) + 1_048_576
     }
 
-    private func frameSeries(_ name: String, spatial: Bool, attributes: [(String, AttributeValue)]) throws -> hid_t {
+    /// The (time, …) dataset `name`, created at its first frame with the time scale and one
+    /// scale per frame dimension: the grid's coordinates (`spatial`), none (a scalar), or
+    /// `dimensions` given outright.
+    private func frameSeries(_ name: String, spatial: Bool, attributes: [(String, AttributeValue)],
+                             dimensions: [(size: Int, scale: hid_t)]? = nil) throws -> hid_t {
         if let id = series[name] { return id }
-        let grid = discretization.grid
-        let id = try file.createFrameSeries(name, frameShape: spatial ? grid.shape : [], attributes: attributes)
+        let frameDimensions = dimensions ?? (spatial ? Array(zip(discretization.grid.shape, scales)) : [])
+        let id = try file.createFrameSeries(name, frameShape: frameDimensions.map(\.0), attributes: attributes)
         try file.attachScale(time, to: id, dimension: 0)
-        if spatial { for (k, scale) in scales.enumerated() { try file.attachScale(scale, to: id, dimension: k + 1) } }
+        for (k, dimension) in frameDimensions.enumerated() { try file.attachScale(dimension.1, to: id, dimension: k + 1) }
         series[name] = id
         seriesOrder.append(name)
         return id
@@ -122,15 +126,9 @@ public final class EvolutionWriter: EvolutionObserver {
         }
         if let coefficientScale, let record = discretization.spectralRecord {
             // What the run evolved, frame by frame: (time, spectral_coefficient).
-            let id: hid_t
-            if let existing = series["spectral_coefficients"] { id = existing } else {
-                id = try file.createFrameSeries("spectral_coefficients", frameShape: [state.count],
-                                                attributes: [("long_name", .string(record.expansion)), ("units", .string("1"))])
-                series["spectral_coefficients"] = id
-                seriesOrder.append("spectral_coefficients")
-                try file.attachScale(time, to: id, dimension: 0)
-                try file.attachScale(coefficientScale, to: id, dimension: 1)
-            }
+            let id = try frameSeries("spectral_coefficients", spatial: false,
+                                     attributes: [("long_name", .string(record.expansion)), ("units", .string("1"))],
+                                     dimensions: [(state.count, coefficientScale)])
             try file.appendFrame(id, index: frame, frameShape: [state.count], values: state)
         }
         try sidecar.add(fields: fields.map { ($0.name, $0.values) }, time: t)

@@ -107,6 +107,26 @@ public struct SparseMatrix: Sendable, Equatable {
     }
 }
 
+extension SparseMatrix {
+    /// The matrix of (row, column, value) entries in any order; repeated entries add up (the
+    /// builder's scatter row), for operators assembled column by column (spectral generators).
+    public init(rows: Int, columns: Int, triplets: [(row: Int, column: Int, value: Double)]) {
+        // Counting sort by row (stable), then one builder row each.
+        var starts = [Int](repeating: 0, count: rows + 1)
+        for t in triplets { starts[t.row + 1] += 1 }
+        for r in 0..<rows { starts[r + 1] += starts[r] }
+        var next = starts
+        var order = [Int](repeating: 0, count: triplets.count)
+        for (k, t) in triplets.enumerated() { order[next[t.row]] = k; next[t.row] += 1 }
+        var builder = SparseRowBuilder(rows: rows, columns: columns, estimatedNonzeros: triplets.count)
+        for r in 0..<rows {
+            for p in starts[r]..<starts[r + 1] { builder.add(column: triplets[order[p]].column, triplets[order[p]].value) }
+            builder.endRow()
+        }
+        self = builder.build()
+    }
+}
+
 /// Builds a CSC matrix one row at a time.
 ///
 /// Rows arrive in order 0, 1, …; each row is summed in a dense scatter array (so repeated column
