@@ -260,12 +260,18 @@ def set_key(text, section, key, value):
 
 
 def spectral(command, grid, modes, *extra, basis=None):
-    """argv of `fpsolve COMMAND grids/GRID` with a Hermite spectral [discretization] (one basis
-    name per axis of `modes`, comma-separated), then `extra` arguments."""
+    """argv of `fpsolve COMMAND grids/GRID` (or GRID itself when it is a path) with a spectral
+    [discretization] (`basis` per axis, Hermite by default; `modes` comma-separated), then
+    `extra` arguments."""
     names = basis or ["hermite"] * (modes.count(",") + 1)
     listed = ", ".join(f'"{name}"' for name in names)
-    return [command, f"grids/{grid}", "--set", 'discretization.type="spectral"',
+    problem = grid if "/" in grid else f"grids/{grid}"
+    return [command, problem, "--set", 'discretization.type="spectral"',
             "--set", f"discretization.basis=[{listed}]", "--modes", modes, *extra]
+
+
+# Langevin on a ring, U = cos x (periodic position axis): the Fourier × Hermite spectral cases.
+RING = str(ROOT / "validation" / "problems" / "langevin-periodic.toml")
 
 
 def write_problem(name, grid, section, key, value):
@@ -576,20 +582,14 @@ REGRESSIONS = [
          exit=2, stderr=["discretization.basis[0]", "hermite basis"]),
     dict(name="spectral-chebyshev-not-yet", argv=spectral("solve", "ou2d.toml", "8,8", basis=["chebyshev", "hermite"]),
          exit=2, stderr=["discretization.basis[0]", "not implemented yet"]),
-    dict(name="spectral-langevin-ring-solves", argv=["solve", str(ROOT / "validation/problems/langevin-periodic.toml"), "--set", 'discretization.type="spectral"',
-                                                    "--set", 'discretization.basis=["fourier", "hermite"]', "--modes", "33,12"],
+    dict(name="spectral-langevin-ring-solves", argv=spectral("solve", RING, "33,12", basis=["fourier", "hermite"]),
          exit=0),
-    dict(name="spectral-langevin-ring-evolves", argv=["evolve", str(ROOT / "validation/problems/langevin-periodic.toml"), "--set", 'discretization.type="spectral"',
-                                                     "--set", 'discretization.basis=["fourier", "hermite"]', "--modes", "33,16",
-                                                     "--set", 'evolve={ t_end = 2.0, dt = 0.1, frames = 3, scheme = "exponential", initial = { type = "gaussian", mean = [3.0, 0.0], covariance = [[0.5, 0.0], [0.0, 1.0]] } }'],
+    dict(name="spectral-langevin-ring-evolves", argv=spectral("evolve", RING, "33,16", "--set", 'evolve={ t_end = 2.0, dt = 0.1, frames = 3, scheme = "exponential", initial = { type = "gaussian", mean = [3.0, 0.0], covariance = [[0.5, 0.0], [0.0, 1.0]] } }',
+                                                              basis=["fourier", "hermite"]),
          exit=0),
-    dict(name="spectral-langevin-force-not-periodic", argv=["solve", str(ROOT / "validation/problems/langevin-periodic.toml"), "--set", 'discretization.type="spectral"',
-                                                           "--set", 'discretization.basis=["fourier", "hermite"]', "--modes", "33,12",
-                                                           "--set", 'model.potential="x^2"'],
+    dict(name="spectral-langevin-force-not-periodic", argv=spectral("solve", RING, "33,12", "--set", 'model.potential="x^2"', basis=["fourier", "hermite"]),
          exit=2, stderr=["model.potential", "not smooth and periodic"]),
-    dict(name="spectral-langevin-scale-refused", argv=["solve", str(ROOT / "validation/problems/langevin-periodic.toml"), "--set", 'discretization.type="spectral"',
-                                                      "--set", 'discretization.basis=["fourier", "hermite"]', "--modes", "33,12",
-                                                      "--set", "discretization.scale=[1.0, 2.0]"],
+    dict(name="spectral-langevin-scale-refused", argv=spectral("solve", RING, "33,12", "--set", "discretization.scale=[1.0, 2.0]", basis=["fourier", "hermite"]),
          exit=2, stderr=["discretization.scale", "thermal"]),
     dict(name="spectral-unknown-basis", argv=spectral("solve", "ou2d.toml", "8,8", basis=["legendre", "hermite"]),
          exit=2, stderr=["discretization.basis[0]", "unknown basis 'legendre'"]),
