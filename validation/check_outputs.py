@@ -359,6 +359,36 @@ def check_spectral(fpsolve, workdir, checks):
                      coefficients.shape == (78,) and indices.shape == (78, 2), f"{coefficients.shape} {indices.shape}")
 
 
+def check_spectral_evolution(fpsolve, workdir, checks):
+    """A Fourier × Hermite evolution (Langevin on a ring, exponential integrator; issue 10): the
+    per-frame coefficients on (time, spectral_coefficient), the velocity moments of the
+    exact Gaussian start, mass 1 at every frame. Kept for the real-client checks of
+    check_readers.py (an evolve file with a non-grid frame dataset)."""
+    out = Path(workdir) / "spectral-ring-evolve.h5"
+    initial = ('evolve={ t_end = 1.0, dt = 0.1, frames = 3, scheme = "exponential", initial = { type = "gaussian", '
+               'mean = [3.0, 0.5], covariance = [[0.5, 0.1], [0.1, 0.8]] } }')
+    run = subprocess.run([fpsolve, "evolve", str(ROOT / "validation" / "problems" / "langevin-periodic.toml"), "-o", str(out),
+                          "--set", 'discretization.type="spectral"', "--set", 'discretization.basis=["fourier", "hermite"]',
+                          "--modes", "33,16", "--set", initial, "--quiet"], capture_output=True, text=True)
+    checks.check("spectral evolve (Langevin ring, Fourier × Hermite 33×16, exponential) exits 0", run.returncode == 0, run.stderr.strip()[:300])
+    if run.returncode != 0:
+        return
+    with xr.open_dataset(out) as ds:
+        coefficients = ds["spectral_coefficients"]
+        # Wavenumbers |k| ≤ 16 (33 functions) × 16 velocity modes = 528 coefficients a frame.
+        checks.check("spectral evolve: spectral_coefficients is (time, spectral_coefficient), 3 × 528",
+                     list(coefficients.dims) == ["time", "spectral_coefficient"] and coefficients.shape == (3, 528),
+                     f"{coefficients.dims} {coefficients.shape}")
+        checks.check("spectral evolve: spectral_basis fourier,hermite", ds.attrs["spectral_basis"] == "fourier,hermite")
+        # The start is the exact expansion: its velocity moments are the Gaussian's to round-off.
+        checks.check("spectral evolve: ⟨v⟩ and Var v at t = 0 are the Gaussian's (1e-12)",
+                     abs(float(ds["mean_v"].values[0]) - 0.5) < 1e-12 and abs(float(ds["covariance_v_v"].values[0]) - 0.8) < 1e-12,
+                     f"{float(ds['mean_v'].values[0])!r} {float(ds['covariance_v_v'].values[0])!r}")
+        # One Krylov exponential per frame at tolerance 1e-14.
+        checks.check("spectral evolve: mass 1 at every frame (1e-12)", np.max(np.abs(ds["mass"].values - 1)) < 1e-12,
+                     f"{np.max(np.abs(ds['mass'].values - 1)):.1e}")
+
+
 def check_more_evolutions(fpsolve, workdir, checks):
     """Evolve outputs of other shapes for the real-client checks (check_readers.py): a 4-d one
     (its sidecar holds marginals) and an interrupted run's partial file (complete = 0)."""
@@ -407,6 +437,7 @@ def main():
         check_refusal(args.fpsolve, workdir, checks)
         check_more_evolutions(args.fpsolve, workdir, checks)
         check_spectral(args.fpsolve, workdir, checks)
+        check_spectral_evolution(args.fpsolve, workdir, checks)
     return checks.summary()
 
 
