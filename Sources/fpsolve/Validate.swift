@@ -77,7 +77,7 @@ struct Validate: ParsableCommand {
     func report(_ result: ValidationResult, description: String) -> String {
         var lines = ["\(result.passed ? "PASS" : "FAIL")  \(result.name)  \(description)"]
         let names = result.runs.first?.errors.map(\.name) ?? []
-        lines.append("      " + "cells".padding(toLength: 17, withPad: " ", startingAt: 0)
+        lines.append("      " + (result.spectral ? "modes" : "cells").padding(toLength: 17, withPad: " ", startingAt: 0)
                      + (names + ["estimate", "|mass−1|", "residual", "time"]).map { $0.padding(toLength: 12, withPad: " ", startingAt: 0) }.joined())
         for run in result.runs {
             let cells = run.cells.map(String.init).joined(separator: "×").padding(toLength: 17, withPad: " ", startingAt: 0)
@@ -91,6 +91,9 @@ struct Validate: ParsableCommand {
         for (field, orders) in result.orders.sorted(by: { $0.key < $1.key }) {
             lines.append("      observed order \(field): " + orders.map { String(format: "%.2f", $0) }.joined(separator: ", "))
         }
+        for (field, factors) in result.decays.sorted(by: { $0.key < $1.key }) {
+            lines.append("      error decay per step \(field): " + factors.map { String(format: "%.3g×", $0) }.joined(separator: ", "))
+        }
         for failure in result.failures { lines.append("      ✗ " + failure) }
         return lines.joined(separator: "\n")
     }
@@ -102,8 +105,10 @@ struct Validate: ParsableCommand {
                 "passed": result.passed,
                 "failures": result.failures,
                 "orders": result.orders,
+                "decays": result.decays,
+                "resolution": result.spectral ? "modes" : "cells",
                 "runs": result.runs.map { run -> [String: Any] in
-                    var entry: [String: Any] = ["cells": run.cells, "mass": run.mass, "seconds": run.seconds,
+                    var entry: [String: Any] = [result.spectral ? "modes" : "cells": run.cells, "mass": run.mass, "seconds": run.seconds,
                                                 "errors": Dictionary(uniqueKeysWithValues: run.errors.map { ($0.name, $0.value) })]
                     if let residual = run.residual { entry["residual"] = residual }
                     if let estimate = run.estimatedError { entry["estimated_error"] = estimate }

@@ -320,4 +320,51 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(json["failed"] as? Int, 1)
         XCTAssertEqual(json["passed"] as? Int, 1)
     }
+
+    /// A spectral study (modes instead of cells) is judged by its error's decay per step: a
+    /// mismatched basis converges and passes; an expansion whose error does not fall fails, and a
+    /// study that mixes cells with modes is refused as bad input.
+    func testSpectralValidationStudyIsJudgedByDecay() throws {
+        let cases = directory.appendingPathComponent("spectral-cases")
+        try FileManager.default.createDirectory(at: cases, withIntermediateDirectories: true)
+        let problem = try write(good)
+        // Diagonal scale 0.67, 0.43 against P's correlated Gaussian: measured 60× per 16 modes.
+        try """
+            [case]
+            reference = "ou-stationary"
+            problem = "\(problem)"
+            set = ["discretization.scale=[0.67, 0.43]"]
+            basis = ["hermite", "hermite"]
+            modes = [[16, 16], [32, 32]]
+            min_decay = 20
+            order_fields = ["L1(ρ)", "L1(J)"]
+            """.write(to: cases.appendingPathComponent("converges.toml"), atomically: true, encoding: .utf8)
+        // The default basis makes ρ its ground mode: round-off at every mode count, so its error
+        // cannot fall 2× per step, and with no decay_floor that must fail.
+        try """
+            [case]
+            reference = "ou-stationary"
+            problem = "\(problem)"
+            basis = ["hermite", "hermite"]
+            modes = [[4, 4], [8, 8]]
+            min_decay = 2
+            """.write(to: cases.appendingPathComponent("stalls.toml"), atomically: true, encoding: .utf8)
+        let pass = try fpsolve(["validate", "converges", "--cases-directory", cases.path])
+        XCTAssertEqual(pass.status, 0, pass.stdout + pass.stderr)
+        XCTAssertTrue(pass.stdout.contains("modes") && pass.stdout.contains("error decay per step L1(ρ)"), pass.stdout)
+        let fail = try fpsolve(["validate", "stalls", "--cases-directory", cases.path])
+        XCTAssertEqual(fail.status, 1, fail.stdout + fail.stderr)
+        XCTAssertTrue(fail.stdout.contains("not the ≥ 2× of exponential convergence"), fail.stdout)
+        try """
+            [case]
+            reference = "ou-stationary"
+            problem = "\(problem)"
+            basis = ["hermite", "hermite"]
+            modes = [[4, 4], [8, 8]]
+            cells = [[24, 20]]
+            """.write(to: cases.appendingPathComponent("mixed.toml"), atomically: true, encoding: .utf8)
+        let mixed = try fpsolve(["validate", "mixed", "--cases-directory", cases.path])
+        XCTAssertEqual(mixed.status, 2, mixed.stdout + mixed.stderr)
+        XCTAssertTrue(mixed.stderr.contains("cells belongs to a grid study"), mixed.stderr)
+    }
 }

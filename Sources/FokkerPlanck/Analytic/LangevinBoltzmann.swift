@@ -12,7 +12,9 @@ public struct LangevinBoltzmann: Sendable {
     public let model: LangevinModel
     public let normalisation: Double
 
-    public init(model: LangevinModel, box: Grid) {
+    /// `wholeVelocityLine`: normalise over all velocities instead of the box's (a spectral
+    /// method's Hermite velocity axes are unbounded; the box is only where its fields are written).
+    public init(model: LangevinModel, box: Grid, wholeVelocityLine: Bool = false) {
         self.model = model
         let q = model.positionCount
         let positions = Grid(axes: Array(box.axes[0..<q]))
@@ -44,6 +46,7 @@ public struct LangevinBoltzmann: Sendable {
         // ∫_lo^hi exp(−m v²/(2T)) dv = sqrt(πT/(2m)) [erf(hi s) − erf(lo s)], s = sqrt(m/(2T)).
         let scale = (model.mass / (2 * model.temperature)).squareRoot()
         for axis in box.axes[q...] {
+            if wholeVelocityLine { total *= (2 * Double.pi * model.temperature / model.mass).squareRoot(); continue }
             total *= (Double.pi * model.temperature / (2 * model.mass)).squareRoot() * (erf(axis.upper * scale) - erf(axis.lower * scale))
         }
         normalisation = total

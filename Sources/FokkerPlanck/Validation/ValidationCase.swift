@@ -20,6 +20,19 @@ import TOMLKit
 /// exact_in_space    = ["mean"]            # fields the scheme gets exactly in space: no order
 /// max_exact_error   = 2e-4                #   check, but this bound at every resolution
 /// ```
+///
+/// A spectral study solves the same problem with `[discretization] type = "spectral"` at several
+/// mode counts on the problem's own output grid; it converges exponentially, so it is judged by
+/// the error falling by a factor per step instead of by an order:
+///
+/// ```toml
+/// set         = ["solve.method=\"direct\""]      # overrides applied to the problem (as --set)
+/// basis       = ["hermite", "hermite"]         # makes the problem spectral (as --set discretization.…)
+/// modes       = [[6, 6], [10, 10], [14, 14]]    # instead of cells
+/// quick_modes = [[6, 6], [10, 10]]
+/// min_decay   = 10                             # each order field falls ≥ 10× per step (until
+/// decay_floor = 1e-12                          #   it is below decay_floor: round-off)
+/// ```
 public struct ValidationCase: Sendable {
     public enum Reference: String, Sendable, CaseIterable {
         /// Stationary Gaussian of a stable linear model (Lyapunov), with its current and potential.
@@ -58,6 +71,18 @@ public struct ValidationCase: Sendable {
     /// The fields `minOrder` applies to (nil: all); the others' orders are reported only.
     public let orderFields: [String]?
     public let maxExactError: Double?
+    /// Mode counts per axis of a spectral study (nil: a grid study over `cells`).
+    public let modes: [[Int]]?
+    public let quickModes: [[Int]]?
+    /// A spectral study's convergence check: each order field's error falls by at least this
+    /// factor from one mode count to the next, unless it is already below `decayFloor`.
+    public let minDecay: Double?
+    public let decayFloor: Double
+    /// `KEY=VALUE` overrides applied to the problem file before it is solved (`--set`).
+    public let overrides: [String]
+    /// The problem file, resolved, for the per-resolution problems of a spectral study.
+    let problemPath: String
+    public var isSpectral: Bool { modes != nil }
 
     public init(contentsOf path: String) throws {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
@@ -72,6 +97,7 @@ public struct ValidationCase: Sendable {
         let node = try root.required("case").table(allowed: [
             "description", "reference", "problem", "cells", "quick_cells", "min_order", "max_order", "max_density_error",
             "max_mass_error", "max_residual", "exact_in_space", "max_exact_error", "order_fields",
+            "set", "basis", "modes", "quick_modes", "min_decay", "decay_floor",
         ])
         self.path = path
         name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
@@ -82,14 +108,49 @@ public struct ValidationCase: Sendable {
             throw referenceNode.fail("unknown reference '\(word)'; available: " + Reference.allCases.map(\.rawValue).joined(separator: ", "))
         }
         self.reference = reference
-        let problemPath = try node.required("problem").string()
-        let resolved = problemPath.hasPrefix("/") ? problemPath
-            : URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(problemPath).standardized.path
-        let problem = try Problem(contentsOf: resolved)
+        let given = try node.required("problem").string()
+        let resolved = given.hasPrefix("/") ? given
+            : URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(given).standardized.path
+        problemPath = resolved
+        var overrides = try node.optional("set")?.strings() ?? []
+        if let basis = try node.optional("basis")?.strings() {
+            overrides += ["discretization.type=\"spectral\"", "discretization.basis=[" + basis.map { "\"\($0)\"" }.joined(separator: ", ") + "]"]
+        }
+        self.overrides = overrides
+        let modesNode = node.optional("modes")
+        let rawModes = try modesNode.map { try $0.array().map { try $0.array().map { try $0.integer() } } }
+        // The problem as the study's first mode count solves it (decoding checks basis and modes).
+        let firstModes = rawModes?.first.map { ["discretization.modes=" + Self.tomlList($0)] } ?? []
+        let problem = try Problem(contentsOf: resolved, overrides: overrides + firstModes)
         self.problem = problem
-        let cells = try Self.cellList(node.optional("cells"), dimension: problem.grid.dimension) ?? [problem.grid.shape]
-        self.cells = cells
-        quickCells = try Self.cellList(node.optional("quick_cells"), dimension: problem.grid.dimension) ?? cells
+        let d = problem.grid.dimension
+        if let modesNode {
+            guard case .spectral = problem.discretizationSettings else {
+                throw modesNode.fail("modes needs a spectral problem: give basis = [...] (one per axis) or a problem with [discretization] type = \"spectral\"")
+            }
+            for key in ["cells", "quick_cells", "min_order", "max_order"] where node.optional(key) != nil {
+                throw context.error("case.\(key)", "\(key) belongs to a grid study; a spectral study (modes) converges exponentially and is judged by min_decay")
+            }
+            let modes = try Self.cellList(modesNode, dimension: d, minimum: 3)!
+            self.modes = modes
+            quickModes = try Self.cellList(node.optional("quick_modes"), dimension: d, minimum: 3) ?? modes
+            cells = [problem.grid.shape]
+            quickCells = cells
+        } else {
+            if case .spectral = problem.discretizationSettings {
+                throw context.error("case.modes", "the problem is spectral: give the study's mode counts as modes = [[…], …], not cells")
+            }
+            for key in ["quick_modes", "min_decay", "decay_floor"] where node.optional(key) != nil {
+                throw context.error("case.\(key)", "\(key) belongs to a spectral study (modes = [[…], …])")
+            }
+            modes = nil
+            quickModes = nil
+            let cells = try Self.cellList(node.optional("cells"), dimension: d) ?? [problem.grid.shape]
+            self.cells = cells
+            quickCells = try Self.cellList(node.optional("quick_cells"), dimension: d) ?? cells
+        }
+        minDecay = try node.optional("min_decay")?.number()
+        decayFloor = try node.optional("decay_floor")?.number() ?? 0
         minOrder = try node.optional("min_order")?.number()
         maxOrder = try node.optional("max_order")?.number()
         if maxOrder != nil && minOrder == nil {
@@ -108,12 +169,14 @@ public struct ValidationCase: Sendable {
 }
 
 extension ValidationCase {
-    static func cellList(_ node: TOMLNode?, dimension: Int) throws -> [[Int]]? {
+    static func tomlList(_ counts: [Int]) -> String { "[" + counts.map(String.init).joined(separator: ", ") + "]" }
+
+    static func cellList(_ node: TOMLNode?, dimension: Int, minimum: Int = 3) throws -> [[Int]]? {
         guard let node else { return nil }
         return try node.array().map { entry in
             let counts = try entry.array().map { try $0.integer() }
-            guard counts.count == dimension, counts.allSatisfy({ $0 >= 3 }) else {
-                throw entry.fail("expected \(dimension) cell counts ≥ 3")
+            guard counts.count == dimension, counts.allSatisfy({ $0 >= minimum }) else {
+                throw entry.fail("expected \(dimension) counts ≥ \(minimum)")
             }
             return counts
         }
@@ -123,8 +186,9 @@ extension ValidationCase {
 /// The outcome of one validation case.
 public struct ValidationResult: Sendable {
     public struct Run: Sendable {
-        public let cells: [Int]
-        public let spacing: Double
+        /// Cells per axis (grid study) or modes per axis (spectral study).
+        public var cells: [Int]
+        public var spacing: Double
         /// Named errors against the closed form, in display order; the first is the density's L1.
         public let errors: [(name: String, value: Double)]
         public let mass: Double
@@ -144,14 +208,18 @@ public struct ValidationResult: Sendable {
     public let name: String
     public let runs: [Run]
     public let orders: [String: [Double]]
+    /// A spectral study's error ratios from each mode count to the next, per field (empty for grids).
+    public let decays: [String: [Double]]
     public let failures: [String]
+    /// True for a spectral study: `Run.cells` are modes.
+    public var spectral: Bool = false
     public var passed: Bool { failures.isEmpty }
 }
 
 extension ValidationCase {
     /// Solves the case at each resolution and checks it against its closed form.
     public func run(quick: Bool = false) throws -> ValidationResult {
-        let resolutions = quick ? quickCells : cells
+        let resolutions = isSpectral ? (quick ? quickModes! : modes!) : (quick ? quickCells : cells)
         let needsLinear = reference != .langevinBoltzmann
         guard !needsLinear || problem.model.linearModel != nil else {
             throw FokkerPlanckError.badInput(file: path, keyPath: "case.reference", line: nil,
@@ -160,28 +228,65 @@ extension ValidationCase {
         var runs: [ValidationResult.Run] = []
         var failures: [String] = []
         for counts in resolutions {
-            let grid = problem.grid.withCells(counts)
+            // A grid study refines the problem's grid; a spectral one keeps it (the output grid)
+            // and sets the modes, through the problem decoding's own checks.
+            let problem = isSpectral ? try Problem(contentsOf: problemPath, overrides: overrides + ["discretization.modes=" + Self.tomlList(counts)])
+                                     : self.problem
+            let grid = isSpectral ? problem.grid : problem.grid.withCells(counts)
             let start = DispatchTime.now()
-            let run: ValidationResult.Run
+            var run: ValidationResult.Run
             let label = counts.map(String.init).joined(separator: "×")
             do {
                 switch reference {
-                case .ouStationary: run = try stationaryRun(model: problem.model.linearModel!, grid: grid, start: start)
-                case .ouTransient: run = try transientRun(model: problem.model.linearModel!, grid: grid, start: start)
-                case .langevinBoltzmann: run = try boltzmannRun(grid: grid, start: start)
-                case .separableExact: run = try separableRun(model: problem.model.linearModel!, grid: grid, start: start)
+                case .ouStationary: run = try stationaryRun(problem, model: problem.model.linearModel!, grid: grid, start: start)
+                case .ouTransient: run = try transientRun(problem, model: problem.model.linearModel!, grid: grid, start: start)
+                case .langevinBoltzmann: run = try boltzmannRun(problem, grid: grid, start: start)
+                case .separableExact: run = try separableRun(problem, model: problem.model.linearModel!, grid: grid, start: start)
                 }
             } catch let FokkerPlanckError.solverFailed(message) {
                 // A failed solve fails the case, not the whole validation run.
                 failures.append("\(label): the solver failed: \(message)")
                 continue
             }
+            if isSpectral {
+                run.cells = counts
+                run.spacing = 1 / Double(counts.max()!)
+            }
             runs.append(run)
-            if let estimate = run.estimatedError, let error = run.errors.first?.value, error > 2 * estimate {
+            // Below decay_floor both the error and its estimate are round-off, and their ratio means nothing.
+            if let estimate = run.estimatedError, let error = run.errors.first?.value, error > max(2 * estimate, decayFloor) {
                 failures.append("\(label): L1(ρ) = \(String(format: "%.3e", error)) is more than twice its own estimate \(String(format: "%.3e", estimate))")
             }
             if abs(run.mass - 1) > maxMassError { failures.append("\(label): |mass − 1| = \(abs(run.mass - 1)) > \(maxMassError)") }
             if let residual = run.residual, residual > maxResidual { failures.append("\(label): residual \(residual) > \(maxResidual)") }
+        }
+        if isSpectral {
+            var decays: [String: [Double]] = [:]
+            if runs.count >= 2 {
+                for (name, _) in runs[0].errors where !exactInSpace.contains(name) {
+                    let errors = runs.map { $0.error(name)! }
+                    decays[name] = zip(errors, errors.dropFirst()).map { $0 / $1 }
+                }
+                if let orderFields, let unknown = orderFields.first(where: { decays[$0] == nil }) {
+                    throw FokkerPlanckError.badInput(file: path, keyPath: "case.order_fields", line: nil,
+                                                     message: "'\(unknown)' is not a field here; fields: " + decays.keys.sorted().joined(separator: ", "))
+                }
+                if let minDecay {
+                    for (field, factors) in decays.sorted(by: { $0.key < $1.key }) where orderFields?.contains(field) ?? true {
+                        let errors = runs.map { $0.error(field)! }
+                        for (k, factor) in factors.enumerated() where errors[k] > decayFloor && !(factor >= minDecay) {
+                            failures.append(String(format: "%@: error fell only %.3g× from %@ to %@ modes (%.3e → %.3e), not the ≥ %g× of exponential convergence",
+                                                   field, factor, runs[k].cells.map(String.init).joined(separator: "×"),
+                                                   runs[k + 1].cells.map(String.init).joined(separator: "×"), errors[k], errors[k + 1], minDecay))
+                        }
+                    }
+                }
+            }
+            try checkExact(runs, into: &failures)
+            if !quick, let maxDensityError, let finest = runs.last, let error = finest.errors.first?.value, error > maxDensityError {
+                failures.append("density L1 error \(error) at the most modes exceeds \(maxDensityError)")
+            }
+            return ValidationResult(name: name, runs: runs, orders: [:], decays: decays, failures: failures, spectral: true)
         }
         var orders: [String: [Double]] = [:]
         if runs.count >= 2 {
@@ -205,30 +310,37 @@ extension ValidationCase {
                 }
             }
         }
+        try checkExact(runs, into: &failures)
+        // The error bound applies to the full-resolution study; a quick run is coarser by design.
+        if !quick, let maxDensityError, let finest = runs.last, let error = finest.errors.first?.value, error > maxDensityError {
+            failures.append("density L1 error \(error) at the finest grid exceeds \(maxDensityError)")
+        }
+        return ValidationResult(name: name, runs: runs, orders: orders, decays: [:], failures: failures)
+    }
+
+    /// The fields the discretization gets exactly (`exact_in_space`), held to `max_exact_error`
+    /// at every resolution.
+    private func checkExact(_ runs: [ValidationResult.Run], into failures: inout [String]) throws {
         for field in exactInSpace {
             guard runs.allSatisfy({ $0.error(field) != nil }) else {
                 throw FokkerPlanckError.badInput(file: path, keyPath: "case.exact_in_space", line: nil,
                                                  message: "'\(field)' is not a field of the \(reference.rawValue) reference; its fields: " + runs[0].errors.map(\.name).joined(separator: ", "))
             }
             for run in runs where !(run.error(field)! <= maxExactError!) {
-                failures.append("\(field): error \(run.error(field)!) exceeds \(maxExactError!) (exact in space: the time-stepping error)")
+                failures.append("\(field): error \(run.error(field)!) exceeds \(maxExactError!) (exact in space: what remains is time-stepping error or round-off)")
             }
         }
-        // The error bound applies to the full-resolution study; a quick run is coarser by design.
-        if !quick, let maxDensityError, let finest = runs.last, let error = finest.errors.first?.value, error > maxDensityError {
-            failures.append("density L1 error \(error) at the finest grid exceeds \(maxDensityError)")
-        }
-        return ValidationResult(name: name, runs: runs, orders: orders, failures: failures)
     }
 
-    private func stationaryRun(model: LinearModel, grid: Grid, start: DispatchTime) throws -> ValidationResult.Run {
+    private func stationaryRun(_ problem: Problem, model: LinearModel, grid: Grid, start: DispatchTime) throws -> ValidationResult.Run {
         let reference = try OrnsteinUhlenbeckReference(model)
         let solution = try problem.solver.solve(try problem.discretization(on: grid))
         let errors = StationaryErrors(solution: solution, reference: reference)
-        // Largest entry error of the covariance (all blocks, θ–v included), moments by the midpoint rule.
-        let moments = FrameDiagnostics(density: solution.density, grid: grid)
+        // Largest entry error of the covariance (all blocks, θ–v included).
+        // A spectral method's moments come from its expansion, exactly (finite volumes: the same midpoint sums).
+        let moments = solution.discretization.diagnostics(of: solution.state, density: solution.density)
         let covariance = zip(moments.covariance, reference.covariance.elements).map { abs($0 - $1) }.max()!
-        return try estimated(ValidationResult.Run(cells: grid.shape, spacing: grid.spacing.max()!,
+        return try estimated(problem, ValidationResult.Run(cells: grid.shape, spacing: grid.spacing.max()!,
                                     errors: [("L1(ρ)", errors.density), ("L1(J)", errors.current), ("Φ error", errors.potential),
                                              ("covariance", covariance)],
                                     mass: solution.mass, residual: solution.residual, seconds: seconds(since: start)), solution)
@@ -236,7 +348,7 @@ extension ValidationCase {
 
     /// The run with the solve's own error estimate attached (none when the coarse solve fails:
     /// then only the error bounds of the case judge it).
-    private func estimated(_ run: ValidationResult.Run, _ solution: StationarySolution) throws -> ValidationResult.Run {
+    private func estimated(_ problem: Problem, _ run: ValidationResult.Run, _ solution: StationarySolution) throws -> ValidationResult.Run {
         var run = run
         do {
             if let estimate = try problem.solver.estimateError(of: solution) {
@@ -247,23 +359,24 @@ extension ValidationCase {
         return run
     }
 
-    private func separableRun(model: LinearModel, grid: Grid, start: DispatchTime) throws -> ValidationResult.Run {
+    private func separableRun(_ problem: Problem, model: LinearModel, grid: Grid, start: DispatchTime) throws -> ValidationResult.Run {
         let reference = try SeparableStationaryReference(model: model, grid: grid)
         let solution = try problem.solver.solve(try problem.discretization(on: grid))
         let errors = StationaryErrors(solution: solution, temperature: reference.temperature, density: reference.density(at:),
                                       current: reference.current(at:), potential: reference.potential(at:))
-        return try estimated(ValidationResult.Run(cells: grid.shape, spacing: grid.spacing.max()!,
+        return try estimated(problem, ValidationResult.Run(cells: grid.shape, spacing: grid.spacing.max()!,
                                     errors: [("L1(ρ)", errors.density), ("L1(J)", errors.current), ("Φ error", errors.potential)],
                                     mass: solution.mass, residual: solution.residual, seconds: seconds(since: start)), solution)
     }
 
-    private func boltzmannRun(grid: Grid, start: DispatchTime) throws -> ValidationResult.Run {
+    private func boltzmannRun(_ problem: Problem, grid: Grid, start: DispatchTime) throws -> ValidationResult.Run {
         guard case let .langevin(model) = problem.model else {
             throw FokkerPlanckError.badInput(file: path, keyPath: "case.reference", line: nil,
                                              message: "the langevin-boltzmann reference needs a langevin model")
         }
         let solution = try problem.solver.solve(try problem.discretization(on: grid))
-        let exact = LangevinBoltzmann(model: model, box: grid)
+        // Finite volumes hold the mass in the box; a spectral method's velocities run over ℝ.
+        let exact = LangevinBoltzmann(model: model, box: grid, wholeVelocityLine: !solution.discretization.unknownsAreCells)
         let q = model.positionCount
         // The Hamiltonian current (v, −∇U/m) ρ, and Φ = U + m|v|²/2 up to a constant.
         let errors = StationaryErrors(solution: solution, temperature: model.temperature, density: exact.density(at:),
@@ -272,25 +385,28 @@ extension ValidationCase {
                                           return (0..<q).map { z[q + $0] * rho } + (0..<q).map { model.force(at: z, $0) / model.mass * rho }
                                       },
                                       potential: model.energy(at:))
-        return try estimated(ValidationResult.Run(cells: grid.shape, spacing: grid.spacing.max()!,
+        return try estimated(problem, ValidationResult.Run(cells: grid.shape, spacing: grid.spacing.max()!,
                                     errors: [("L1(ρ)", errors.density), ("L1(J)", errors.current), ("Φ error", errors.potential)],
                                     mass: solution.mass, residual: solution.residual, seconds: seconds(since: start)), solution)
     }
 
-    private func transientRun(model: LinearModel, grid: Grid, start: DispatchTime) throws -> ValidationResult.Run {
+    private func transientRun(_ problem: Problem, model: LinearModel, grid: Grid, start: DispatchTime) throws -> ValidationResult.Run {
         guard let settings = problem.evolve, case let .gaussian(mean0, covariance0)? = settings.initial else {
             throw FokkerPlanckError.badInput(file: path, keyPath: "case.reference", line: nil,
                                              message: "the ou-transient reference needs [evolve] with a gaussian initial condition")
         }
         let transient = try OrnsteinUhlenbeckTransient(model, initialMean: mean0, initialCovariance: covariance0)
         let recorder = FrameCollector()
-        var evolution = Evolution(discretization: try problem.discretization(on: grid), settings: settings)
+        let discretization = try problem.discretization(on: grid)
+        // The start as `fpsolve evolve` takes it: cell averages, or an exact expansion.
+        let (initialState, startTime) = try discretization.initialState(settings.initial!)
+        let initial = discretization.density(of: initialState)
+        var evolution = Evolution(discretization: discretization, settings: settings, startTime: startTime)
         evolution.solver = problem.solver
-        let initial = try settings.initial!.density(on: grid).density
         // The evolve error estimate, as `fpsolve evolve` makes it (none when the grid is too
         // coarse or a coarse run fails).
         let estimator = (try? EvolutionErrorEstimator(evolution: evolution, initial: initial)) ?? nil
-        _ = try evolution.run(initial: initial, observers: [recorder] + (estimator.map { [$0] } ?? []))
+        _ = try evolution.run(initialState: initialState, observers: [recorder] + (estimator.map { [$0] } ?? []))
         var density = 0.0, mean = 0.0, covariance = 0.0, mass = 1.0
         for (frame, t) in recorder.times.enumerated() where frame > 0 {
             let exact = grid.sample(try transient.density(at: t))
