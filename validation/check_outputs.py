@@ -49,7 +49,9 @@ REQUIRED_ATTRIBUTES = ["title", "problem", "model_type", "convention", "fpsolve_
 L1_BOUND = {"ou1d": 1e-12, "ou2d": 4e-3, "ou2d-transient": 6.5e-3, "phase2d": 1.5e-3, "sgd-quadratic": 4e-3,
             "ou3d": 1.8e-2, "ou4d": 0.16, "sgd-momentum-p1": 2.7e-3, "sgd-momentum-p1-transient": 2.7e-3,
             "langevin-double-well": 2.8e-3, "langevin-2d": 0.25, "sgd-momentum-p2": 0.21, "sgd-momentum-p2-general-noise": 0.16,
-            "sgd-momentum-p2-transient": 0.24}
+            "sgd-momentum-p2-transient": 0.24,
+            # Spectral (Hermite, default basis: ρ is the ground mode): round-off on the output grid, measured 8.1e-16.
+            "sgd-momentum-p3": 1e-13}
 
 
 def potential_function(text, names, parameters):
@@ -230,14 +232,22 @@ def check_example(path, fpsolve, workdir, checks):
         volume = np.prod([(hi - lo) / n for lo, hi, n in zip(lowers, uppers, cellcounts)])
         rho = density.values
         mass = rho.sum() * volume
-        checks.check(f"{name}: Σ ρ V = 1", abs(mass - 1) < 1e-12, f"{mass:.16f}")
+        spectral = problem.get("discretization", {}).get("type") == "spectral"
+        if spectral:
+            # The expansion's mass is exact; the written cells only sample it: the midpoint sum on
+            # sgd-momentum-p3's 10-cell axes (h = 1.2σ) is off by 1.3e-5 (measured). 5e-5 bounds it.
+            checks.check(f"{name}: the file's mass (of the expansion) is 1", abs(float(ds.attrs["mass"]) - 1) < 1e-14, f"{float(ds.attrs['mass']):.16f}")
+            checks.check(f"{name}: Σ ρ V on the output grid ≈ 1 (a midpoint sum of a smooth density)", abs(mass - 1) < 5e-5, f"{mass:.16f}")
+        else:
+            checks.check(f"{name}: Σ ρ V = 1", abs(mass - 1) < 1e-12, f"{mass:.16f}")
         exact = stationary_density(problem, coords)
         l1 = np.abs(rho - exact).sum() * volume
         checks.check(f"{name}: L1(ρ − exact stationary density) ≤ {L1_BOUND[name]:g}", l1 <= L1_BOUND[name], f"{l1:.3e}")
         # Issue 9: no solve may exit 0 with an error above twice its own estimate (the estimate is
         # NaN only when the grid is too coarse to coarsen, and then a warning says so).
         estimate = float(ds.attrs["estimated_error"])
-        checks.check(f"{name}: L1(ρ) error ≤ 2 × the file's estimated_error", np.isfinite(estimate) and l1 <= 2 * estimate,
+        # Below 1e-13 (spectral solves at round-off) error and estimate are both noise.
+        checks.check(f"{name}: L1(ρ) error ≤ 2 × the file's estimated_error", np.isfinite(estimate) and l1 <= max(2 * estimate, 1e-13 if spectral else 0),
                      f"error {l1:.3e}, estimate {estimate:.3e}")
         if problem["model"]["type"] == "sgd-momentum" and len(axes) == 4:
             check_kunin_p2(name, problem, coords, rho, volume, checks)

@@ -630,6 +630,22 @@ REGRESSIONS = [
          exit=2, stderr=["discretization.modes", "1.5e5"]),
     dict(name="spectral-modes-two", argv=spectral("solve", "ou2d.toml", "2,30"),
          exit=2, stderr=["discretization.modes[0]", "degree 2"]),
+    # p = 3 (6-d phase space): spectral only; finite volumes say where to go, 8 axes are refused.
+    dict(name="p3-finite-volume-refused", argv=["solve", "grids/sgd-momentum-p3.toml", "--set", 'discretization.type="finite-volume"',
+                                                "--set", "discretization.basis=[]", "--set", "discretization.modes=[]"],
+         exit=2, stderr=["model.hessian", "finite-volume grids hold at most 4 axes", 'type = "spectral"']),
+    dict(name="p4-spectral-refused", argv=["solve", "grids/sgd-momentum-p3.toml",
+                                           "--set", "model.hessian=[[2.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, 0.5, 0], [0, 0, 0, 0.4]]",
+                                           "--set", "model.gradient_noise=[[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, 1.0, 0], [0, 0, 0, 1.0]]"],
+         exit=2, stderr=["model.hessian", "at most 6 axes", "4×4"]),
+    dict(name="linear-5d-finite-volume-refused", argv=["solve", "grids/ou1d.toml", "--set", "grid.lower=[-1, -1, -1, -1, -1]",
+                                                       "--set", "grid.upper=[1, 1, 1, 1, 1]", "--set", "grid.cells=[4, 4, 4, 4, 4]"],
+         exit=2, stderr=["grid.lower", "finite-volume grids have 1 to 4 axes", "spectral"]),
+    dict(name="p3-spectral-solves", argv=["solve", "grids/sgd-momentum-p3.toml", "--cells", "6,6,6,6,6,6"], exit=0, not_stderr=["box misses", "zero-flux walls"]),
+    dict(name="spectral-box-misses-mass-warns", argv=["solve", "grids/sgd-momentum-p3.toml", "--cells", "6,6,6,6,6,6",
+                                                      "--set", "grid.lower=[-0.5, -1.9, -2.5, -7.1, -5.8, -5.4]",
+                                                      "--set", "grid.upper=[1.5, 1.9, 2.5, 7.1, 5.8, 5.4]"],
+         exit=0, stderr=["box misses 0.027 of the mass", "theta1 0.027"]),
     dict(name="zero-flux-position-wall-warns-evolve", argv=["evolve", "grids/langevin-double-well.toml", "--cells", "32,32",
                                                             "--set", "grid.lower=[-1.0, -4.0]", "--set", "grid.upper=[1.0, 4.0]",
                                                             "--set", "evolve.t_end=1.0", "--set", "evolve.dt=0.05", "--set", "evolve.frames=3",
@@ -1114,7 +1130,7 @@ def grid_dimension(data):
     return 2 * len(problem["model"]["hessian"])
 
 
-COARSE = {1: "16", 2: "10,10", 3: "6,6,6", 4: "5,5,5,5"}
+COARSE = {1: "16", 2: "10,10", 3: "6,6,6", 4: "5,5,5,5", 6: "4,4,4,4,4,4"}
 COARSE_CELLS = {p.name: COARSE[grid_dimension(p.read_bytes())] for p in sorted(GRIDS.glob("*.toml"))}
 
 

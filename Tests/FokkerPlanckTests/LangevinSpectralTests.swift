@@ -57,6 +57,16 @@ final class LangevinSpectralTests: XCTestCase {
             let worst = zip(solution.density, exact).map { abs($0 - $1) }.max()!
             print("Langevin \(potential), Fourier × Hermite \(modes): max |ρ − Boltzmann| = \(worst) of \(exact.max()!)")
             XCTAssertLessThan(worst, 1e-9 * exact.max()!)
+            // The exact axis marginals: positions wholly in the box (periodic), each velocity the
+            // Maxwellian N(0, T/m), so the box misses erfc(v_max/√(2T/m)) of it.
+            let marginals = try XCTUnwrap(spectral.axisMarginals(of: solution.state))
+            for j in 0..<positions {
+                XCTAssertEqual(marginals[j].massOutside(problem.grid.axes[j].lower, problem.grid.axes[j].upper), 0)
+                let axis = problem.grid.axes[positions + j]
+                let thermal = (2 * model.temperature / model.mass).squareRoot()
+                XCTAssertEqual(marginals[positions + j].massOutside(axis.lower, axis.upper),
+                               0.5 * (erfc(axis.upper / thermal) + erfc(-axis.lower / thermal)), accuracy: 1e-15)
+            }
             let moments = spectral.diagnostics(of: solution.state, density: solution.density)
             if positions == 1 {
                 // The trapezoid rule again: ⟨x⟩ = π by symmetry of e^{−cos x}, ⟨(x − π)²⟩.

@@ -92,11 +92,22 @@ public enum ResolutionWarnings {
 
     /// A discretization whose unknowns are not the grid cells (spectral) solves on its own
     /// domain — the whole space for Hermite axes — and only samples ρ on `[grid]`: when that box
-    /// misses more than 1e-6 of the mass, the written density does not sum to 1 there.
+    /// misses more than 1e-6 of the mass, the written density does not hold all of it. The mass
+    /// outside comes from the exact marginal of each axis (the union bound over axes); a sum of
+    /// the written cells would mistake a coarse output grid's quadrature error for a missing tail.
     public static func massOutsideOutputGrid(_ solution: StationarySolution) -> [String] {
-        guard !solution.discretization.unknownsAreCells else { return [] }
-        let onGrid = solution.grid.integrate(solution.density)
-        guard abs(onGrid - solution.mass) > 1e-6 * abs(solution.mass) else { return [] }
-        return [String(format: "the [grid] box holds %.8g of the mass (the spectral solution lives on the whole space; the box only samples it): widen [grid] to see all of it", onGrid / solution.mass)]
+        let discretization = solution.discretization
+        guard !discretization.unknownsAreCells else { return [] }
+        let grid = solution.grid
+        guard let marginals = discretization.axisMarginals(of: solution.state) else {
+            let onGrid = grid.integrate(solution.density)
+            guard abs(onGrid - solution.mass) > 1e-6 * abs(solution.mass) else { return [] }
+            return [String(format: "the [grid] box holds about %.8g of the mass (the spectral solution lives on the whole space; the box only samples it): widen [grid] to see all of it", onGrid / solution.mass)]
+        }
+        let outside = zip(marginals, grid.axes).map { $0.massOutside($1.lower, $1.upper) / solution.mass }
+        guard outside.reduce(0, +) > 1e-6 else { return [] }
+        let axes = zip(grid.axes, outside).filter { $0.1 > 1e-7 }.map { String(format: "%@ %.2g", $0.0.name, $0.1) }
+        return [String(format: "the [grid] box misses %.2g of the mass (%@; the spectral solution lives on the whole space, the box only samples it): widen [grid] along those axes to see all of it",
+                       outside.reduce(0, +), axes.joined(separator: ", "))]
     }
 }

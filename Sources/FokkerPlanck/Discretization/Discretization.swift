@@ -52,6 +52,49 @@ public protocol Discretization: Sendable {
     /// What a spectral state is, for the output beside its fields (nil for finite volumes, whose
     /// state is the density field itself).
     var spectralRecord: SpectralRecord? { get }
+    /// The exact marginal density of each axis, from the expansion (nil for finite volumes, whose
+    /// marginals are sums over their own cells). A spectral state lives on the whole space, so
+    /// these say how much of it the output box misses, with no quadrature error.
+    func axisMarginals(of state: [Double]) -> [AxisMarginal]?
+}
+
+/// The marginal density of one axis of a spectral state, in closed form: a Hermite series
+/// ρ_k(z) = Σ_m b_m ψ_m((z − centre)/width)/width (ψ_m = He_m φ/√m!, the normalised Hermite
+/// functions), or the uniform density of a periodic axis (`width` = nil: its mass lies in the box).
+public struct AxisMarginal: Sendable {
+    public var centre: Double
+    public var width: Double?
+    public var coefficients: [Double]
+
+    /// ∫_lower^upper ρ_k: b_0 (Φ(x_b) − Φ(x_a)) − Σ_{m≥1} b_m [ψ_{m−1}(x)]_{x_a}^{x_b}/√m, since
+    /// ∫ He_m φ = −He_{m−1} φ (x = (z − centre)/width).
+    public func mass(from lower: Double, to upper: Double) -> Double {
+        guard let width else { return coefficients.first ?? 0 }
+        let a = (lower - centre) / width, b = (upper - centre) / width
+        let degree = max(coefficients.count - 1, 0)
+        var psiA = [Double](repeating: 0, count: degree + 1), psiB = psiA
+        HermiteDiscretization.hermiteFunctions(a, into: &psiA)
+        HermiteDiscretization.hermiteFunctions(b, into: &psiB)
+        var mass = coefficients[0] * 0.5 * (erfc(-b / 2.squareRoot()) - erfc(-a / 2.squareRoot()))
+        for m in stride(from: 1, to: coefficients.count, by: 1) {
+            mass -= coefficients[m] * (psiB[m - 1] - psiA[m - 1]) / Double(m).squareRoot()
+        }
+        return mass
+    }
+
+    /// ρ_k(z) (nil for a periodic axis, whose marginal the position basis holds).
+    public func density(at z: Double) -> Double? {
+        guard let width else { return nil }
+        var psi = [Double](repeating: 0, count: coefficients.count)
+        HermiteDiscretization.hermiteFunctions((z - centre) / width, into: &psi)
+        return zip(coefficients, psi).reduce(0) { $0 + $1.0 * $1.1 } / width
+    }
+
+    /// The mass outside [lower, upper] (0 for a periodic axis).
+    public func massOutside(_ lower: Double, _ upper: Double) -> Double {
+        guard width != nil else { return 0 }
+        return (coefficients.first ?? 0) - mass(from: lower, to: upper)
+    }
 }
 
 /// A spectral state's description in the output (SPEC §5): root attributes `spectral_basis`,
@@ -70,6 +113,7 @@ public struct SpectralRecord: Sendable {
 extension Discretization {
     public var preferredPin: Int? { nil }
     public var spectralRecord: SpectralRecord? { nil }
+    public func axisMarginals(of state: [Double]) -> [AxisMarginal]? { nil }
 
     /// ‖L state‖∞ / (‖L‖∞ ‖state‖∞) with L applied as the sparse matrix it is (a spectral
     /// method's coefficients; finite volumes apply it from their face fluxes instead).

@@ -246,6 +246,33 @@ public struct HermiteDiscretization: Discretization {
         }
     }
 
+    /// z_k = centre_k + t·ξ with t the k-th row of T and r = |t|: the characteristic function of
+    /// He_n φ is (iω)^n e^{−ω²/2}, so u = t·ξ has the density Σ_m b_m ψ_m(u/r)/r with
+    /// b_m = √m! Σ_{|n| = m} a_n Π_j (t_j/r)^{n_j}/√n_j! (|b_m| ≤ the 2-norm of the degree-m
+    /// coefficients, by Cauchy–Schwarz over the multinomial expansion of (Σ t_j²/r²)^m = 1).
+    public func axisMarginals(of state: [Double]) -> [AxisMarginal]? {
+        let d = grid.dimension
+        let degree = modes.max()! - 1
+        return (0..<d).map { k in
+            let row = (0..<d).map { transform[k, $0] }
+            let r = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            let direction = row.map { $0 / r }
+            var b = [Double](repeating: 0, count: d * degree + 1)
+            for (c, n) in indices.enumerated() where state[c] != 0 {
+                var m = 0, logWeight = 0.0, sign = 1.0, vanishes = false
+                for j in 0..<d where n[j] > 0 {
+                    guard direction[j] != 0 else { vanishes = true; break }
+                    m += n[j]
+                    logWeight += Double(n[j]) * log(abs(direction[j])) - 0.5 * lgamma(Double(n[j] + 1))
+                    if direction[j] < 0 && n[j] % 2 == 1 { sign = -sign }
+                }
+                if vanishes { continue }
+                b[m] += state[c] * sign * exp(logWeight + 0.5 * lgamma(Double(m + 1)))
+            }
+            return AxisMarginal(centre: centre[k], width: r, coefficients: b)
+        }
+    }
+
     /// ρ(z) = ρ_ξ(ξ) / |det T|.
     public func density(of state: [Double]) -> [Double] {
         evaluate(zip(indices, state).map { ($0, $1 / jacobian) })

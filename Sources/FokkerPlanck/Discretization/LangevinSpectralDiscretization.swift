@@ -208,6 +208,22 @@ public struct LangevinSpectralDiscretization: Discretization {
     /// ∫ρ = c_{0,0} Π L_j.
     public func mass(of state: [Double]) -> Double { state[0] * lengths.reduce(1, *) }
 
+    /// Positions are periodic on the box (all their mass is in it); the velocity v_j = s_j ξ_j
+    /// keeps, after integrating out the positions (the constant mode, × Π L) and the other
+    /// velocities (∫ψ_n = δ_{n0}), the coefficients of the pure degrees m e_j.
+    public func axisMarginals(of state: [Double]) -> [AxisMarginal]? {
+        let totalLength = lengths.reduce(1, *)
+        let positions = (0..<q).map { _ in AxisMarginal(centre: 0, width: nil, coefficients: [mass(of: state)]) }
+        let velocities = (0..<q).map { j in
+            let b = (0..<modes[q + j]).map { m -> Double in
+                var n = [Int](repeating: 0, count: q); n[j] = m
+                return velocityIndex(n).map { state[unknown($0, 0)] * totalLength } ?? 0
+            }
+            return AxisMarginal(centre: 0, width: scale[j], coefficients: b)
+        }
+        return positions + velocities
+    }
+
     /// Σ over (velocity term list per (h, p)) at the output grid, / Π s.
     /// `terms` gives, for every unknown's coefficient, velocity multi-indices and factors.
     func evaluate(_ velocityTerms: (_ n: [Int]) -> [([Int], Double)], state: [Double], extraDegree: Int) -> [Double] {

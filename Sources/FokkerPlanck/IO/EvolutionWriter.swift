@@ -133,7 +133,7 @@ public final class EvolutionWriter: EvolutionObserver {
         }
         try sidecar.add(fields: fields.map { ($0.name, $0.values) }, time: t)
         largestDensity = max(largestDensity, density.max() ?? 0)
-        if wallWarnings.isEmpty {
+        if wallWarnings.isEmpty && discretization.unknownsAreCells {
             wallWarnings = ResolutionWarnings.zeroFluxPositionWalls(density, grid: grid, model: discretization.model)
                 .map { String(format: "from t = %g on, ", t) + $0 }
         }

@@ -107,13 +107,14 @@ public enum ParaViewSidecar {
     }
 
     /// The images of one state, named by their part: the fields themselves on grids of 1–3 axes,
-    /// the 2-d and 3-d marginals of density and current on 4-d grids.
+    /// the 2-d and 3-d marginals of density and current on grids of 4 or more axes (spectral
+    /// problems reach 6: 15 + 20 marginals).
     static func images(grid: Grid, fields: [(name: String, values: [Double])]) -> [(part: String, image: Image)] {
         let d = grid.dimension
         let field = { (name: String) in fields.first { $0.name == name }?.values }
         let axisNames = grid.axes.map(\.name)
         let currents = axisNames.map { field("current_" + $0) }
-        guard d == 4 else {
+        guard d >= 4 else {
             var image = Image(origin: grid.axes.map { $0.centres[0] }, spacing: grid.spacing, counts: grid.shape)
             for name in ["density", "potential", "modified_loss"] {
                 if let values = field(name) { image.arrays.append((name, 1, vtkOrder(values, shape: grid.shape))) }

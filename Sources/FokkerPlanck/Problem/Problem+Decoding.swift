@@ -18,17 +18,22 @@ extension Problem {
         // The phase-space model fixes its own dimension (2p) and can choose a default domain, so it
         // is decoded before the grid; other models take their dimension from the grid.
         let modelNode = try root.required("model")
+        // Finite volumes store a field on every cell of the state: 4 axes at most (24⁴ is already
+        // 3.3e5 unknowns). A spectral state is a few thousand coefficients however many axes, and
+        // only its output grid has cells: 6 axes (Kunin's p = 3 phase space).
+        let spectral = root.optional("discretization")?.value.table?["type"]?.string == "spectral"
+        let maximumAxes = spectral ? Self.maximumSpectralAxes : 4
         let grid: Grid
         if Self.modelType(modelNode) == "sgd-momentum" {
-            let (parameters, temperature, defaults) = try Self.decodeSGDMomentum(modelNode)
-            grid = try Self.decodeGrid(root.optional("grid"), defaults: defaults, context: context)
+            let (parameters, temperature, defaults) = try Self.decodeSGDMomentum(modelNode, maximumAxes: maximumAxes)
+            grid = try Self.decodeGrid(root.optional("grid"), defaults: defaults, context: context, maximumAxes: maximumAxes)
             model = .sgdMomentum(parameters, parameters.linearModel(temperature: temperature))
         } else if Self.modelType(modelNode) == "langevin" {
             let names: (Int) -> [String] = { $0 == 4 ? ["x", "y", "vx", "vy"] : ["x", "v"] }
-            grid = try Self.decodeGrid(root.required("grid"), defaults: GridDefaults(names: names), context: context)
+            grid = try Self.decodeGrid(root.required("grid"), defaults: GridDefaults(names: names), context: context, maximumAxes: maximumAxes)
             model = try Self.decodeLangevin(modelNode, grid: grid, parameters: parameters)
         } else {
-            grid = try Self.decodeGrid(root.required("grid"), defaults: nil, context: context)
+            grid = try Self.decodeGrid(root.required("grid"), defaults: nil, context: context, maximumAxes: maximumAxes)
             model = try Self.decodeModel(modelNode, dimension: grid.dimension)
         }
         try Self.checkSpecularWalls(grid: grid, model: model.coefficients, context: context)
@@ -217,7 +222,10 @@ extension Problem {
         var cells: [Int]?
     }
 
-    static func decodeGrid(_ node: TOMLNode?, defaults: GridDefaults?, context: DecodingContext) throws -> Grid {
+    /// Axes a spectral problem may have (its output grid's cells still bound the memory).
+    static let maximumSpectralAxes = 6
+
+    static func decodeGrid(_ node: TOMLNode?, defaults: GridDefaults?, context: DecodingContext, maximumAxes: Int = 4) throws -> Grid {
         let empty = TOMLNode(value: TOMLTable(), path: "grid", context: context)
         let node = node ?? empty
         let table = try node.table(allowed: ["axes", "lower", "upper", "cells", "boundary"])
@@ -238,8 +246,12 @@ extension Problem {
             throw (nodes.compactMap { $0 }.first ?? node).fail(
                 "lower, upper and cells must have one entry per axis (the model's domain has \(defaults?.lower?.count ?? d)); found \(given.map { $0.map(String.init) ?? "—" }.joined(separator: ", "))")
         }
-        guard (1...4).contains(d) else {
-            throw (lowerNode ?? TOMLNode(value: 0, path: "grid.lower", context: context)).fail("grids have 1 to 4 axes, found \(d)")
+        guard (1...maximumAxes).contains(d) else {
+            let blame = lowerNode ?? TOMLNode(value: 0, path: "grid.lower", context: context)
+            if maximumAxes == 4 && d <= maximumSpectralAxes {
+                throw blame.fail("finite-volume grids have 1 to 4 axes, found \(d); a \(d)-d problem needs the spectral discretization ([discretization] type = \"spectral\")")
+            }
+            throw blame.fail("grids have 1 to \(maximumAxes) axes, found \(d)")
         }
         let lower = try lowerNode?.numbers(count: d) ?? defaults?.lower ?? { throw context.error("grid.lower", "missing required key 'lower'") }()
         let upper = try upperNode?.numbers(count: d) ?? defaults?.upper ?? { throw context.error("grid.upper", "missing required key 'upper'") }()
@@ -325,14 +337,18 @@ extension Problem {
     static func modelType(_ node: TOMLNode) -> String? { node.value.table?["type"]?.string }
 
     /// `type = "sgd-momentum"`: the hyper-parameters, and a default grid of ±6 stationary standard
-    /// deviations around (μ_λ, 0), the heavy ball's fixed point on the axes theta1…thetap, v1…vp (128² cells for p = 1, 16⁴ for p = 2).
-    static func decodeSGDMomentum(_ node: TOMLNode) throws -> (SGDMomentumParameters, temperature: Double, GridDefaults) {
+    /// deviations around (μ_λ, 0), the heavy ball's fixed point on the axes theta1…thetap, v1…vp (128² cells for p = 1, 16⁴ for p = 2,
+    /// 10⁶ output cells for p = 3, which only the spectral discretization solves).
+    static func decodeSGDMomentum(_ node: TOMLNode, maximumAxes: Int = 4) throws -> (SGDMomentumParameters, temperature: Double, GridDefaults) {
         let table = try node.table(allowed: ["type", "hessian", "learning_rate", "momentum", "batch_size", "gradient_noise",
                                              "noise_scale", "weight_decay", "minimum", "temperature"])
         let hessianNode = try table.required("hessian")
         let size = try hessianNode.array().count
-        guard (1...2).contains(size) else {
-            throw hessianNode.fail("grids hold at most 4 axes, so p = 1 or 2 parameters (a 1×1 or 2×2 Hessian), found \(size)×\(size)")
+        guard (1...(maximumAxes / 2)).contains(size) else {
+            if maximumAxes == 4 && 2 * size <= maximumSpectralAxes {
+                throw hessianNode.fail("finite-volume grids hold at most 4 axes, so p = 1 or 2 parameters (a 1×1 or 2×2 Hessian), found \(size)×\(size); p = \(size) needs the spectral discretization ([discretization] type = \"spectral\", hermite on every axis)")
+            }
+            throw hessianNode.fail("phase space holds at most \(maximumAxes) axes, so p ≤ \(maximumAxes / 2) parameters, found a \(size)×\(size) Hessian")
         }
         let hessian = try hessianNode.matrix(size: size)
         try checkDiffusion(hessian, node: hessianNode, what: "the Hessian H")
@@ -374,7 +390,7 @@ extension Problem {
         }
         let names = (1...size).map { "theta\($0)" } + (1...size).map { "v\($0)" }
         let defaults = GridDefaults(names: { _ in names }, lower: zip(centre, spread).map { $0 - $1 }, upper: zip(centre, spread).map { $0 + $1 },
-                                    cells: [Int](repeating: size == 1 ? 128 : 16, count: 2 * size))
+                                    cells: [Int](repeating: [128, 16, 10][size - 1], count: 2 * size))
         return (parameters, temperature, defaults)
     }
 
