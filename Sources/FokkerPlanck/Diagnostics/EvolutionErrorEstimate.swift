@@ -45,7 +45,8 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
     let temporalFactor: Double
     /// The two coarse runs, advanced a frame whenever the fine run has made one.
     private var same: EvolutionCursor
-    private var companion: EvolutionCursor
+    /// nil for the exponential scheme, which has no step error to measure.
+    private var companion: EvolutionCursor?
 
     /// Prepares the two coarse runs (assembly and factorization only). nil when an axis is too
     /// coarse to coarsen (fewer than 6 cells); throws when a coarse system cannot be prepared.
@@ -88,7 +89,9 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         companionRun.solver = evolution.solver
         companionDt = companionRun.dt
         same = try EvolutionCursor(evolution: sameRun, state: coarseState)
-        companion = try EvolutionCursor(evolution: companionRun, state: coarseState)
+        // The exponential scheme's frames are exp(τL) applied once each: no step error, so no
+        // second coarse run (it would only reproduce the first to round-off, at its cost).
+        companion = settings.scheme == .exponential ? nil : try EvolutionCursor(evolution: companionRun, state: coarseState)
 
         space = [Double](repeating: .nan, count: frames)
         time = [Double](repeating: .nan, count: frames)
@@ -116,14 +119,14 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         // that blows up) ends the estimate, never the run.
         do {
             while same.frame < frame { _ = try same.advance() }
-            while companion.frame < frame { _ = try companion.advance() }
+            while let cursor = companion, cursor.frame < frame { _ = try companion!.advance() }
         } catch {
             failure = "\(error)"
             return
         }
         let discretization = same.evolution.discretization
-        let a = discretization.density(of: same.state), b = discretization.density(of: companion.state)
-        time[frame] = ErrorEstimate.relativeL1(a, b) / temporalFactor
+        let a = discretization.density(of: same.state)
+        time[frame] = companion.map { ErrorEstimate.relativeL1(a, discretization.density(of: $0.state)) / temporalFactor } ?? 0
         let interpolated = coarseGrid == fineGrid ? a : ErrorEstimate.interpolate(a, from: coarseGrid, to: fineGrid)
         space[frame] = ErrorEstimate.relativeL1(density, interpolated) / spatialFactor
     }

@@ -204,7 +204,8 @@ public struct EvolutionCursor {
         self.evolution = evolution
         let preconditioning = evolution.solver.method == .iterative ? try discretization.shiftedPreconditioning() : nil
         stepper = try TimeStepper(generator: discretization.assemble(), scheme: evolution.settings.scheme, dt: evolution.dt,
-                                  dimension: discretization.grid.dimension, solver: evolution.solver, preconditioning: preconditioning)
+                                  dimension: discretization.grid.dimension, solver: evolution.solver, preconditioning: preconditioning,
+                                  cellShape: discretization.unknownsAreCells ? discretization.grid.shape : nil)
         self.state = state
         tracksNegativity = discretization.unknownsAreCells
         mostNegative = tracksNegativity ? min(0, state.min() ?? 0) : 0

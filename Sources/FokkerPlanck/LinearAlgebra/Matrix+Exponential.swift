@@ -1,3 +1,4 @@
+import CLapack
 import Foundation
 
 extension Matrix {
@@ -8,6 +9,9 @@ extension Matrix {
     public func exponential() throws -> Matrix {
         precondition(isSquare)
         let n = rows
+        // Products by BLAS from 64 rows on (the 1-d factors of a Kronecker exponential, hundreds of
+        // rows); the small matrices of the closed forms and of Krylov keep the plain loop.
+        let times: (Matrix, Matrix) -> Matrix = n >= 64 ? { $0.blasProduct($1) } : { $0 * $1 }
         var norm = 0.0
         for i in 0..<n { norm = max(norm, (0..<n).reduce(0) { $0 + abs(self[i, $1]) }) }
         let squarings = norm > 0.5 ? Int(ceil(log2(norm / 0.5))) : 0
@@ -19,12 +23,21 @@ extension Matrix {
         var denominator = Matrix.identity(n) - c * a
         for k in 2...q {
             c *= Double(q - k + 1) / Double(k * (2 * q - k + 1))
-            x = a * x
+            x = times(a, x)
             numerator = numerator + c * x
             denominator = k % 2 == 0 ? denominator + c * x : denominator - c * x
         }
         var result = try denominator.solve(numerator)
-        for _ in 0..<squarings { result = result * result }
+        for _ in 0..<squarings { result = times(result, result) }
         return result
+    }
+
+    /// self · b by BLAS dgemm (row-major).
+    func blasProduct(_ b: Matrix) -> Matrix {
+        precondition(columns == b.rows)
+        var c = Matrix(rows: rows, columns: b.columns)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(b.columns), Int32(columns), 1,
+                    elements, Int32(columns), b.elements, Int32(b.columns), 0, &c.elements, Int32(b.columns))
+        return c
     }
 }
