@@ -104,10 +104,12 @@ public enum ResolutionWarnings {
             guard abs(onGrid - solution.mass) > 1e-6 * abs(solution.mass) else { return [] }
             return [String(format: "the [grid] box holds about %.8g of the mass (the spectral solution lives on the whole space; the box only samples it): widen [grid] to see all of it", onGrid / solution.mass)]
         }
-        let outside = zip(marginals, grid.axes).map { $0.massOutside($1.lower, $1.upper) / solution.mass }
+        // A truncated series can dip below 0 in a tail: a negative "outside" must not cancel
+        // another axis' miss.
+        let outside = zip(marginals, grid.axes).map { max(0, $0.massOutside($1.lower, $1.upper) / solution.mass) }
         guard outside.reduce(0, +) > 1e-6 else { return [] }
         let axes = zip(grid.axes, outside).filter { $0.1 > 1e-7 }.map { String(format: "%@ %.2g", $0.0.name, $0.1) }
-        return [String(format: "the [grid] box misses %.2g of the mass (%@; the spectral solution lives on the whole space, the box only samples it): widen [grid] along those axes to see all of it",
+        return [String(format: "the [grid] box misses up to %.2g of the mass (%@; the spectral solution lives on the whole space, the box only samples it): widen [grid] along those axes to see all of it",
                        outside.reduce(0, +), axes.joined(separator: ", "))]
     }
 }

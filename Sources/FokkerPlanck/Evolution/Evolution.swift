@@ -225,7 +225,8 @@ public struct EvolutionCursor {
             var minimum = 0.0
             for v in state {
                 guard v.isFinite else {
-                    throw FokkerPlanckError.solverFailed("the density became non-finite at t = \(startTime + Double(stepper.steps) * dt); try a smaller dt or bdf2")
+                    let hint = stepper.scheme == .exponential ? "the exponential scheme has no step to shrink; try crank-nicolson or bdf2, and report the problem" : "try a smaller dt or bdf2"
+                    throw FokkerPlanckError.solverFailed("the density became non-finite at t = \(startTime + Double(stepper.steps) * dt); \(hint)")
                 }
                 minimum = min(minimum, v)
             }

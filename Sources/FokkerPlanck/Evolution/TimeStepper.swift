@@ -19,6 +19,10 @@ import Foundation
 /// at most 1e-12 — so that the mass, conserved only up to the solve's accuracy, drifts by ~1e-12
 /// per step, far inside the evolution's 1e-9 check.
 public struct TimeStepper {
+    /// The `ordering` of the statistics when exp(τL) is applied as a tensor product (which the
+    /// writer names in the output's `solver` attribute).
+    public static let tensorExponentialOrdering = "none (exp(τL) as a tensor product of 1-d exponentials)"
+
     /// The step systems' relative residual is at most this, whatever `[solve] tolerance` says.
     static let stepTolerance = 1e-12
 
@@ -89,7 +93,7 @@ public struct TimeStepper {
         var statistics = FactorizationStatistics()
         statistics.size = generator.rows
         statistics.matrixNonzeros = generator.nonzeroCount
-        statistics.ordering = kronecker != nil ? "none (exp(τL) as a tensor product of 1-d exponentials)" : "none (Krylov exp(τL))"
+        statistics.ordering = kronecker != nil ? Self.tensorExponentialOrdering : "none (Krylov exp(τL))"
         return statistics
     }
     /// GMRES iterations over all steps (iterative solver only).

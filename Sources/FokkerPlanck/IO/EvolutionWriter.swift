@@ -166,9 +166,11 @@ public final class EvolutionWriter: EvolutionObserver {
         let linear = problem.solver.method == .iterative
             ? "GMRES on I − cΔt L preconditioned by the exact inverse of its separable part"
             : "one UMFPACK LU of I − cΔt L"
+        let exponential = stats.ordering == TimeStepper.tensorExponentialOrdering
+            ? "; exp(τL)ρ once per frame, exactly, as the tensor product of the 1-d exponentials of L's Kronecker-sum factors"
+            : "; exp(τL)ρ once per frame by a Krylov (Arnoldi) exponential with error control (tolerance 1e-14)"
         let solver = discretization.methodDescription + (settings?.scheme == .exponential
-            ? "; exp(τL)ρ once per frame by a Krylov (Arnoldi) exponential with error control (tolerance 1e-14)"
-            : "; \(settings?.scheme.rawValue ?? "") steps with " + linear)
+            ? exponential : "; \(settings?.scheme.rawValue ?? "") steps with " + linear)
         var root = StationaryOutput.commonAttributes(problem: problem, solver: solver, factorization: stats)
         root.append(("discretization", .string(problem.discretizationSettings.typeName)))
         if let record = discretization.spectralRecord { root += StationaryOutput.spectralAttributes(record) }

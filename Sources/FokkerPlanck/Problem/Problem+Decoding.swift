@@ -30,7 +30,9 @@ extension Problem {
             model = .sgdMomentum(parameters, parameters.linearModel(temperature: temperature))
         } else if Self.modelType(modelNode) == "langevin" {
             let names: (Int) -> [String] = { $0 == 4 ? ["x", "y", "vx", "vy"] : ["x", "v"] }
-            grid = try Self.decodeGrid(root.required("grid"), defaults: GridDefaults(names: names), context: context, maximumAxes: maximumAxes)
+            // Langevin phase space has 2 or 4 axes in either discretization: no hint at 5–6.
+            grid = try Self.decodeGrid(root.required("grid"), defaults: GridDefaults(names: names), context: context, maximumAxes: 4,
+                                       spectralHint: false)
             model = try Self.decodeLangevin(modelNode, grid: grid, parameters: parameters)
         } else {
             grid = try Self.decodeGrid(root.required("grid"), defaults: nil, context: context, maximumAxes: maximumAxes)
@@ -127,12 +129,16 @@ extension Problem {
             let (modes, modesNode) = try decodeModes(table, node: node, count: d)
             // Coefficients of total degree ≤ K in d variables: C(K + d, d). Measured: 40⁴ modes
             // (123 410 coefficients) 2.8 GB and 110 s; 64⁴ (766 480) passed 19 GB. 1.5e5 keeps the
-            // LU of the coefficient system within about 4 GB.
+            // LU of the coefficient system within about 4 GB. In 5–6 variables the generator couples
+            // far more coefficients per row and the LU fills faster (6-d, measured: 12 376
+            // coefficients → 1.4e7 entries, 27 132 → 5.9e7 and 1 GiB; fill ∝ n^2): 4e4 keeps it
+            // near 1.3e8 entries, about 2 GB.
             let degree = Double(modes.max()! - 1)
             var count = 1.0
             for i in 1...d { count *= (degree + Double(i)) / Double(i) }
-            guard count <= 1.5e5 else {
-                throw modesNode.fail(String(format: "%.3g Hermite coefficients (total degree ≤ %.0f in %d variables) is more than the 1.5e5 whose LU fits in about 4 GB; use fewer modes", count, degree, d))
+            let limit = d <= 4 ? 1.5e5 : 4e4
+            guard count <= limit else {
+                throw modesNode.fail(String(format: "%.3g Hermite coefficients (total degree ≤ %.0f in %d variables) is more than the %.2g whose LU fits in about %@; use fewer modes", count, degree, d, limit, d <= 4 ? "4 GB" : "2 GB"))
             }
             // The basis needs a stationary state on the whole space (A stable), and a centre and
             // scale its series converges for: the stationary spread σ_k below √2 × scale_k (the
@@ -225,7 +231,8 @@ extension Problem {
     /// Axes a spectral problem may have (its output grid's cells still bound the memory).
     static let maximumSpectralAxes = 6
 
-    static func decodeGrid(_ node: TOMLNode?, defaults: GridDefaults?, context: DecodingContext, maximumAxes: Int = 4) throws -> Grid {
+    static func decodeGrid(_ node: TOMLNode?, defaults: GridDefaults?, context: DecodingContext, maximumAxes: Int = 4,
+                           spectralHint: Bool = true) throws -> Grid {
         let empty = TOMLNode(value: TOMLTable(), path: "grid", context: context)
         let node = node ?? empty
         let table = try node.table(allowed: ["axes", "lower", "upper", "cells", "boundary"])
@@ -248,7 +255,7 @@ extension Problem {
         }
         guard (1...maximumAxes).contains(d) else {
             let blame = lowerNode ?? TOMLNode(value: 0, path: "grid.lower", context: context)
-            if maximumAxes == 4 && d <= maximumSpectralAxes {
+            if spectralHint && maximumAxes == 4 && d <= maximumSpectralAxes {
                 throw blame.fail("finite-volume grids have 1 to 4 axes, found \(d); a \(d)-d problem needs the spectral discretization ([discretization] type = \"spectral\")")
             }
             throw blame.fail("grids have 1 to \(maximumAxes) axes, found \(d)")

@@ -28,7 +28,22 @@ public struct KroneckerExponential: Sendable {
         guard shape.allSatisfy({ $0 <= Self.maximumAxisCells }), let parts = Self.split(generator, shape: shape) else { return nil }
         self.shape = shape
         self.time = time
-        factors = try parts.map { try (time * $0).exponential() }
+        factors = try parts.map { part in
+            var factor = try (time * part).exponential()
+            // An axis without outflow conserves mass: exp(τL_k) has unit column sums exactly, but
+            // each of the Padé squarings doubles their round-off (4e-9 after 2^25 at τ‖L‖ = 1e7);
+            // restoring them keeps the mass to round-off over any frame length.
+            let n = part.rows
+            let conserving = (0..<n).allSatisfy { i in abs((0..<n).reduce(0) { $0 + part[$1, i] }) <= 64 * Double.ulpOfOne * abs(part[i, i]) }
+            if conserving {
+                for i in 0..<n {
+                    let sum = (0..<n).reduce(0) { $0 + factor[$1, i] }
+                    guard sum > 0, sum.isFinite else { continue }
+                    for r in 0..<n { factor[r, i] /= sum }
+                }
+            }
+            return factor
+        }
     }
 
     /// The 1-d operators L_k with L = ⊕ L_k, or nil.
@@ -62,10 +77,29 @@ public struct KroneckerExponential: Sendable {
                 }
             }
         }
-        // d_k(i) = diag at i along axis k (others 0), minus diag(0) for k ≥ 1: Σ_k d_k(i_k) = diag(i).
+        // The diagonal, split so that every factor stays bounded: each L_k gets the conservative
+        // diagonal −(its column's off-diagonal sum), so that exp(τL_k) keeps mass along axis k;
+        // what is left, e(i) = diag(i) − Σ_k c_k(i_k), is the outflow of absorbing walls (0
+        // elsewhere), split at the middle cell p as e_k(i) = e(p with i on axis k) − (d−1)/d e(p).
+        // (Splitting the diagonal at a corner instead put a wall cell's full rate, with opposite
+        // signs, on two factors: e^{±τ g} overflows once τ|g| > 709.)
+        var conservative = [[Double]]()
         for k in 0..<d {
+            var column = [Double](repeating: 0, count: shape[k])
+            for i in 0..<shape[k] { for r in 0..<shape[k] where r != i { column[i] -= parts[k][r, i] } }
+            conservative.append(column)
+        }
+        func outflow(_ c: Int) -> Double {
+            var e = diagonal[c]
+            for k in 0..<d { e -= conservative[k][(c / strides[k]) % shape[k]] }
+            return e
+        }
+        let middle = (0..<d).reduce(0) { $0 + (shape[$1] / 2) * strides[$1] }
+        let base = outflow(middle) * Double(d - 1) / Double(d)
+        for k in 0..<d {
+            let others = middle - (shape[k] / 2) * strides[k]
             for i in 0..<shape[k] {
-                parts[k][i, i] = diagonal[i * strides[k]] - (k > 0 ? diagonal[0] : 0)
+                parts[k][i, i] = conservative[k][i] + outflow(others + i * strides[k]) - base
             }
         }
         // Entries missing in some rows, or a diagonal that does not split, show up here.
