@@ -96,17 +96,23 @@ public enum ResolutionWarnings {
     /// outside comes from the exact marginal of each axis (the union bound over axes); a sum of
     /// the written cells would mistake a coarse output grid's quadrature error for a missing tail.
     public static func massOutsideOutputGrid(_ solution: StationarySolution) -> [String] {
-        let discretization = solution.discretization
+        massOutsideOutputGrid(solution.discretization, state: solution.state, density: solution.density)
+    }
+
+    /// The same for any state of the discretization (an evolve frame), its density given.
+    public static func massOutsideOutputGrid(_ discretization: any Discretization, state: [Double], density: [Double]) -> [String] {
         guard !discretization.unknownsAreCells else { return [] }
-        let grid = solution.grid
-        guard let marginals = discretization.axisMarginals(of: solution.state) else {
-            let onGrid = grid.integrate(solution.density)
-            guard abs(onGrid - solution.mass) > 1e-6 * abs(solution.mass) else { return [] }
-            return [String(format: "the [grid] box holds about %.8g of the mass (the spectral solution lives on the whole space; the box only samples it): widen [grid] to see all of it", onGrid / solution.mass)]
+        let grid = discretization.grid
+        let mass = discretization.mass(of: state)
+        guard mass > 0 else { return [] }
+        guard let marginals = discretization.axisMarginals(of: state) else {
+            let onGrid = grid.integrate(density)
+            guard abs(onGrid - mass) > 1e-6 * abs(mass) else { return [] }
+            return [String(format: "the [grid] box holds about %.8g of the mass (the spectral solution lives on the whole space; the box only samples it): widen [grid] to see all of it", onGrid / mass)]
         }
         // A truncated series can dip below 0 in a tail: a negative "outside" must not cancel
         // another axis' miss.
-        let outside = zip(marginals, grid.axes).map { max(0, $0.massOutside($1.lower, $1.upper) / solution.mass) }
+        let outside = zip(marginals, grid.axes).map { max(0, $0.massOutside($1.lower, $1.upper) / mass) }
         guard outside.reduce(0, +) > 1e-6 else { return [] }
         let axes = zip(grid.axes, outside).filter { $0.1 > 1e-7 }.map { String(format: "%@ %.2g", $0.0.name, $0.1) }
         return [String(format: "the [grid] box misses up to %.2g of the mass (%@; the spectral solution lives on the whole space, the box only samples it): widen [grid] along those axes to see all of it",

@@ -34,6 +34,9 @@ public final class EvolutionWriter: EvolutionObserver {
     /// The first frame's warning that a zero-flux wall on a phase-space position axis holds
     /// density (`ResolutionWarnings.zeroFluxPositionWalls`), if any frame gave one.
     var wallWarnings: [String] = []
+    /// A spectral run's first frame whose density the [grid] box does not hold (all of it lives
+    /// on the whole space), if any.
+    var boxWarnings: [String] = []
     /// What is not resolved (`ResolutionWarnings`): the caller's warnings on the initial state…
     public let initialWarnings: [String]
     /// …and the writer's own on the solution, set when the run ends.
@@ -133,6 +136,10 @@ public final class EvolutionWriter: EvolutionObserver {
         }
         try sidecar.add(fields: fields.map { ($0.name, $0.values) }, time: t)
         largestDensity = max(largestDensity, density.max() ?? 0)
+        if boxWarnings.isEmpty && !discretization.unknownsAreCells {
+            boxWarnings = ResolutionWarnings.massOutsideOutputGrid(discretization, state: state, density: density)
+                .map { String(format: "at t = %g (the first such frame), ", t) + $0 }
+        }
         if wallWarnings.isEmpty && discretization.unknownsAreCells {
             wallWarnings = ResolutionWarnings.zeroFluxPositionWalls(density, grid: grid, model: discretization.model)
                 .map { String(format: "from t = %g on, ", t) + $0 }
@@ -177,7 +184,7 @@ public final class EvolutionWriter: EvolutionObserver {
         if let summary {
             solutionWarnings = ResolutionWarnings.solution(mostNegative: summary.mostNegativeDensity, largest: largestDensity, evolving: true,
                                                            spectral: !discretization.unknownsAreCells)
-                + wallWarnings
+                + wallWarnings + boxWarnings
                 + (estimator?.warnings(threshold: problem.solver.errorThreshold) ?? [])
                 + (missingEstimate.map { [$0] } ?? [])
         }
