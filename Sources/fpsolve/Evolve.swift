@@ -120,9 +120,10 @@ struct Evolve: ParsableCommand {
 /// The summary's error line: the largest estimate over the frames, its parts and where it is.
 func errorLine(_ estimator: EvolutionErrorEstimator?) -> String {
     guard let estimator, let worst = estimator.worst else { return "no estimate (see the warnings)" }
-    return String(format: "≈ %.2e relative L1 of ρ at worst (t = %g: space %.1e, time %.1e; %@, dt′ = %g, %.3f s)",
+    let companion = estimator.companionDt.map { String(format: "dt′ = %g", $0) } ?? "exact in time"
+    return String(format: "≈ %.2e relative L1 of ρ at worst (t = %g: space %.1e, time %.1e; %@, %@, %.3f s)",
                   worst.total, worst.at, worst.space, worst.time,
-                  estimator.coarseDescription, estimator.companionDt, estimator.seconds)
+                  estimator.coarseDescription, companion, estimator.seconds)
 }
 
 /// Records SIGINT / SIGTERM instead of dying, so that a run can stop where nothing is lost.

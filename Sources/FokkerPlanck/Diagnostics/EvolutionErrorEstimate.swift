@@ -27,7 +27,8 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
     /// The run is spectral: its comparison is with half the modes.
     let spectral: Bool
     /// The companion time step Δt′ of the second coarse run.
-    public let companionDt: Double
+    /// nil for the exponential scheme (no companion run: it has no step error).
+    public let companionDt: Double?
     public let order: (space: Double, time: Double)
     /// Estimated relative L1 errors of ρ per frame of the fine run (NaN where not compared).
     public private(set) var space: [Double]
@@ -87,7 +88,7 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         companionSettings.dt = frameLength / Double(companionSteps)
         var companionRun = Evolution(discretization: coarse, settings: companionSettings, startTime: evolution.startTime)
         companionRun.solver = evolution.solver
-        companionDt = companionRun.dt
+        companionDt = settings.scheme == .exponential ? nil : companionRun.dt
         same = try EvolutionCursor(evolution: sameRun, state: coarseState)
         // The exponential scheme's frames are exp(τL) applied once each: no step error, so no
         // second coarse run (it would only reproduce the first to round-off, at its cost).
@@ -99,7 +100,7 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         // (the ratio form: Δt^q itself can underflow).
         // The exponential scheme has no step error (one exp(τL) per frame, to 2⁻⁵³): its time
         // part is 0 (∞ here), whatever the coarse pair's round-off difference.
-        temporalFactor = settings.scheme == .exponential ? .infinity : abs(1 - pow(companionDt / evolution.dt, order.time))
+        temporalFactor = settings.scheme == .exponential ? .infinity : abs(1 - pow(companionRun.dt / evolution.dt, order.time))
         // The grids' actual ratio (⌊n/2⌋ cells: 2.33 from 7 cells), as `ErrorEstimate` uses.
         // A spectral method's comparison (half the modes, on the same output grid) is the plain
         // difference: its error falls geometrically, so the coarse run's error is the larger by far.

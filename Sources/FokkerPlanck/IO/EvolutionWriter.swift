@@ -192,7 +192,7 @@ public final class EvolutionWriter: EvolutionObserver {
         root += [("estimated_error", .double(worst?.total ?? .nan)), ("estimated_error_space", .double(worst?.space ?? .nan)),
                  ("estimated_error_time", .double(worst?.time ?? .nan)), ("estimated_error_at_time", .double(worst?.at ?? .nan))]
         if let estimator {
-            root += [("error_estimate_cells", .integers(estimator.coarseCells)), ("error_estimate_dt", .double(estimator.companionDt)),
+            root += [("error_estimate_cells", .integers(estimator.coarseCells)), ("error_estimate_dt", .double(estimator.companionDt ?? .nan)),
                      ("error_estimate_seconds", .double(estimator.seconds))]
         }
         root += [("complete", .integer(complete ? 1 : 0)), ("frames", .integer(frames)),
