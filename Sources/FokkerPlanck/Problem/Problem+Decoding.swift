@@ -138,7 +138,7 @@ extension Problem {
             for i in 1...d { count *= (degree + Double(i)) / Double(i) }
             let limit = d <= 4 ? 1.5e5 : 4e4
             guard count <= limit else {
-                throw modesNode.fail(String(format: "%.3g Hermite coefficients (total degree ≤ %.0f in %d variables) is more than the %.2g whose LU fits in about %@; use fewer modes", count, degree, d, limit, d <= 4 ? "4 GB" : "2 GB"))
+                throw modesNode.fail(String(format: "%.3g Hermite coefficients (total degree ≤ %.0f in %d variables) is more than the %@ whose LU fits in about %@; use fewer modes", count, degree, d, d <= 4 ? "1.5e5" : "4e4", d <= 4 ? "4 GB" : "2 GB"))
             }
             // The basis needs a stationary state on the whole space (A stable), and a centre and
             // scale its series converges for: the stationary spread σ_k below √2 × scale_k (the
