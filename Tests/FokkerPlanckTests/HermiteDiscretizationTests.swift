@@ -141,4 +141,70 @@ final class HermiteDiscretizationTests: XCTestCase {
         XCTAssertLessThan(worstDensity, 1e-9)
         XCTAssertLessThan(worstMass, 1e-9)
     }
+
+    /// The multi-axis marginals written for sgd-momentum (`marginal_theta`, `marginal_v`) in
+    /// closed form, in the default 4-d basis of Kunin p = 2 with general noise (T the Cholesky
+    /// factor of P: every row of T_v mixes θ and v), for a Gaussian N(m, C) (C a stretched copy of
+    /// P, off-centre: many coefficients):
+    /// - against the midpoint sum of the same truncated expansion on a ±8σ grid with h = 0.4σ
+    ///   (exponentially accurate for Hermite functions of degree ≤ 15: their spectrum is
+    ///   negligible at 2π/h), to 1e-12 relative: the formula is exact for the expansion;
+    /// - against the exact Gaussian marginals N(m_S, C_SS) as the modes grow: the errors fall
+    ///   geometrically (measured 16–80× per 4 modes from 12 to 20; ≥ 5× asserted).
+    func testMultiAxisMarginalsOfAGaussianExpansion() throws {
+        let url = CommandLineTests.repository.appendingPathComponent("grids/sgd-momentum-p2-general-noise.toml")
+        func hermite(modes: Int, box: [Double]? = nil, cells: [Int] = [14, 16, 12, 10]) throws -> HermiteDiscretization {
+            var overrides = ["solve.method=\"direct\"", "discretization.type=\"spectral\"",
+                             "discretization.basis=[\"hermite\", \"hermite\", \"hermite\", \"hermite\"]",
+                             "discretization.modes=[\(modes), \(modes), \(modes), \(modes)]",
+                             "grid.cells=[" + cells.map(String.init).joined(separator: ", ") + "]"]
+            if let box {
+                overrides += ["grid.lower=[" + box.map { String(-$0) }.joined(separator: ", ") + "]",
+                              "grid.upper=[" + box.map { String($0) }.joined(separator: ", ") + "]"]
+            }
+            return try XCTUnwrap(try Problem(contentsOf: url.path, overrides: overrides).discretization() as? HermiteDiscretization)
+        }
+        let base = try hermite(modes: 12)
+        let p = try OrnsteinUhlenbeckReference(base.linear).covariance
+        let stretch = [0.95, 1.05, 1.1, 0.9]
+        var c = p
+        for a in 0..<4 { for b in 0..<4 { c[a, b] = p[a, b] * stretch[a] * stretch[b] } }
+        let mean = (0..<4).map { 0.3 * p[$0, $0].squareRoot() * (($0 % 2 == 0) ? 1 : -1) }
+        let keeps = [[0, 1], [2, 3], [0, 3], [1], [1, 2, 3]]
+
+        let fine = try hermite(modes: 16, box: (0..<4).map { 8 * p[$0, $0].squareRoot() }, cells: [40, 40, 40, 40])
+        let fineState = try fine.gaussianState(mean: mean, covariance: c)
+        let density = fine.density(of: fineState)
+        for keep in keeps {
+            let closed = try XCTUnwrap(fine.marginal(of: fineState, keeping: keep))
+            let summed = fine.grid.marginal(of: density, keeping: keep)
+            let error = zip(closed, summed).map { abs($0 - $1) }.max()! / summed.max()!
+            XCTAssertLessThan(error, 1e-12, "keep \(keep): closed form against the midpoint sum")
+        }
+
+        var errors: [[Double]] = []
+        for modes in [12, 16, 20] {
+            let discretization = try hermite(modes: modes)
+            let state = try discretization.gaussianState(mean: mean, covariance: c)
+            errors.append(try keeps.filter { $0.count <= 2 }.map { keep in
+                let computed = try XCTUnwrap(discretization.marginal(of: state, keeping: keep))
+                let sub = Grid(axes: keep.map { discretization.grid.axes[$0] })
+                var cs = Matrix(rows: keep.count, columns: keep.count)
+                for a in 0..<keep.count { for b in 0..<keep.count { cs[a, b] = c[keep[a], keep[b]] } }
+                let precision = try cs.inverse()
+                let normalisation = pow(2 * Double.pi, Double(keep.count) / 2) * (try cs.determinant()).squareRoot()
+                let exact = sub.sample { z -> Double in
+                    let u = (0..<keep.count).map { z[$0] - mean[keep[$0]] }
+                    var q = 0.0
+                    for a in 0..<keep.count { for b in 0..<keep.count { q += u[a] * precision[a, b] * u[b] } }
+                    return exp(-0.5 * q) / normalisation
+                }
+                return zip(computed, exact).map { abs($0 - $1) }.max()! / exact.max()!
+            })
+        }
+        print("Hermite 4-d marginals against N(m_S, C_SS) at 12, 16, 20 modes: \(errors)")
+        for (coarse, finer) in zip(errors, errors.dropFirst()) {
+            for (e0, e1) in zip(coarse, finer) { XCTAssertGreaterThan(e0 / e1, 5) }
+        }
+    }
 }

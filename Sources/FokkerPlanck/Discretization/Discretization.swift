@@ -56,6 +56,10 @@ public protocol Discretization: Sendable {
     /// marginals are sums over their own cells). A spectral state lives on the whole space, so
     /// these say how much of it the output box misses, with no quadrature error.
     func axisMarginals(of state: [Double]) -> [AxisMarginal]?
+    /// ∫ ρ over the axes not in `keep`, at the cell centres of `keep`'s sub-grid (C order), from
+    /// the expansion exactly; nil where the discretization has no closed form (finite volumes,
+    /// whose marginal is the sum over their own cells).
+    func marginal(of state: [Double], keeping keep: [Int]) -> [Double]?
 }
 
 /// The marginal density of one axis of a spectral state, in closed form: a Hermite series
@@ -114,6 +118,7 @@ extension Discretization {
     public var preferredPin: Int? { nil }
     public var spectralRecord: SpectralRecord? { nil }
     public func axisMarginals(of state: [Double]) -> [AxisMarginal]? { nil }
+    public func marginal(of state: [Double], keeping keep: [Int]) -> [Double]? { nil }
 
     /// ‖L state‖∞ / (‖L‖∞ ‖state‖∞) with L applied as the sparse matrix it is (a spectral
     /// method's coefficients; finite volumes apply it from their face fluxes instead).

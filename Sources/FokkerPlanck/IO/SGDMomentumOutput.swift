@@ -16,11 +16,14 @@ enum SGDMomentumOutput {
         let attributes: [(String, AttributeValue)]
     }
 
-    static func datasets(parameters: SGDMomentumParameters, density: [Double], grid: Grid, temperature: Double) throws -> [Dataset] {
+    /// `exact`: the discretization's closed-form marginal (a spectral expansion), else nil and
+    /// the marginal is the sum over the grid's cells.
+    static func datasets(parameters: SGDMomentumParameters, density: [Double], grid: Grid, temperature: Double,
+                         exact: (([Int]) -> [Double]?)? = nil) throws -> [Dataset] {
         let p = parameters.parameterCount
         var result = [
-            marginal(density: density, grid: grid, keep: Array(0..<p), name: "marginal_theta", description: "marginal density ρ(θ) = ∫ ρ dv"),
-            marginal(density: density, grid: grid, keep: Array(p..<(2 * p)), name: "marginal_v", description: "marginal density ρ(v) = ∫ ρ dθ"),
+            marginal(density: density, grid: grid, keep: Array(0..<p), name: "marginal_theta", description: "marginal density ρ(θ) = ∫ ρ dv", exact: exact),
+            marginal(density: density, grid: grid, keep: Array(p..<(2 * p)), name: "marginal_v", description: "marginal density ρ(v) = ∫ ρ dθ", exact: exact),
         ]
         if let sigma2 = noiseScale(parameters) {
             let kunin = try KuninReference(parameters)
@@ -65,8 +68,13 @@ enum SGDMomentumOutput {
         return (sigma - sigma2 * h).maxAbs <= 1e-12 * sigma.maxAbs && sigma2 > 0 ? sigma2 : nil
     }
 
-    static func marginal(density: [Double], grid: Grid, keep: [Int], name: String, description: String) -> Dataset {
-        Dataset(name: name, axes: keep, shape: keep.map { grid.shape[$0] }, values: grid.marginal(of: density, keeping: keep),
-                attributes: [("long_name", .string(description)), ("units", .string("1"))])
+    static func marginal(density: [Double], grid: Grid, keep: [Int], name: String, description: String,
+                         exact: (([Int]) -> [Double]?)? = nil) -> Dataset {
+        if let values = exact?(keep) {
+            return Dataset(name: name, axes: keep, shape: keep.map { grid.shape[$0] }, values: values,
+                           attributes: [("long_name", .string(description + ", from the spectral expansion exactly")), ("units", .string("1"))])
+        }
+        return Dataset(name: name, axes: keep, shape: keep.map { grid.shape[$0] }, values: grid.marginal(of: density, keeping: keep),
+                       attributes: [("long_name", .string(description)), ("units", .string("1"))])
     }
 }

@@ -61,8 +61,10 @@ public enum StationaryOutput {
         let record = solution.discretization.spectralRecord
         if let record { extraAttributes += Self.spectralAttributes(record) }
         if case let .sgdMomentum(parameters, _) = problem.model {
+            let discretization = solution.discretization, state = solution.state
             extra = try SGDMomentumOutput.datasets(parameters: parameters, density: solution.density, grid: grid,
-                                                   temperature: problem.model.temperature)
+                                                   temperature: problem.model.temperature,
+                                                   exact: { discretization.marginal(of: state, keeping: $0) })
             extraAttributes += try SGDMomentumOutput.attributes(parameters: parameters, density: solution.density, grid: grid)
             matrices += try SGDMomentumOutput.matrices(parameters: parameters)
         }
