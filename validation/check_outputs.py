@@ -356,6 +356,11 @@ def check_spectral(fpsolve, workdir, checks):
                      and ds["density"].shape == (60, 50), f"{ds['density'].dims} {ds['density'].shape}")
         checks.check("spectral: discretization = spectral, modes [12, 12]", ds.attrs["discretization"] == "spectral"
                      and list(np.atleast_1d(ds.attrs["spectral_modes"])) == [12, 12])
+        # The error estimate compares with half the modes, on the same output cells.
+        checks.check("spectral: error_estimate_modes [6, 6], error_estimate_cells the output grid [60, 50]",
+                     list(np.atleast_1d(ds.attrs.get("error_estimate_modes", []))) == [6, 6]
+                     and list(np.atleast_1d(ds.attrs["error_estimate_cells"])) == [60, 50],
+                     f"{ds.attrs.get('error_estimate_modes')}, {ds.attrs.get('error_estimate_cells')}")
         a, d, _ = model_matrices(tomllib.loads(problem.read_text()))
         s_exact = scipy.linalg.solve_continuous_lyapunov(a, 2 * d)
         covariance = np.asarray(ds["stationary_covariance"].values)

@@ -21,6 +21,9 @@ public struct ErrorEstimate: Sendable {
     /// Estimated error of the covariance, the largest entry (absolute).
     public let covariance: Double
     public let coarseCells: [Int]
+    /// The coarse run's modes per axis for a spectral method (its cells are the output grid's,
+    /// where the two are compared); nil for finite volumes.
+    public let coarseModes: [Int]?
     /// How it was made, for the summaries ("Richardson, 100×100 cells"; for a spectral method
     /// "difference from 15 coefficients").
     public let comparison: String
@@ -79,6 +82,7 @@ public struct ErrorEstimate: Sendable {
         mean = zip(fineMoments.mean, coarseMoments.mean).map { abs($0 - $1) }.max()! / factor
         covariance = zip(fineMoments.covariance, coarseMoments.covariance).map { abs($0 - $1) }.max()! / factor
         coarseCells = coarse.grid.shape
+        coarseModes = coarse.discretization.unknownsAreCells ? nil : coarse.discretization.resolution
         comparison = ratio <= 1 ? "difference from \(coarse.discretization.stateCount) coefficients"
                                 : "Richardson, \(coarse.grid.shape.map(String.init).joined(separator: "×")) cells"
         self.order = order

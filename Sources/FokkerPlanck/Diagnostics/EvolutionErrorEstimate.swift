@@ -21,6 +21,8 @@ import Foundation
 /// true of the fine run as well. The coarse runs cost about 1.5 · 2^{−d} of the fine run.
 public final class EvolutionErrorEstimator: EvolutionObserver {
     public let coarseCells: [Int]
+    /// The coarse runs' modes per axis for a spectral method; nil for finite volumes.
+    public let coarseModes: [Int]?
     /// The coarse runs' resolution in words: "32×32 cells", or "8×8 modes" for a spectral method
     /// (whose output grid is the same).
     public let coarseDescription: String
@@ -59,6 +61,7 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         fineGrid = grid
         self.coarseGrid = coarseGrid
         coarseCells = coarseGrid.shape
+        coarseModes = coarse.unknownsAreCells ? nil : coarse.resolution
         spectral = !coarse.unknownsAreCells
         coarseDescription = coarse.resolution.map(String.init).joined(separator: "×") + (spectral ? " modes" : " cells")
         let settings = evolution.settings

@@ -194,6 +194,7 @@ public final class EvolutionWriter: EvolutionObserver {
         if let estimator {
             root += [("error_estimate_cells", .integers(estimator.coarseCells)), ("error_estimate_dt", .double(estimator.companionDt ?? .nan)),
                      ("error_estimate_seconds", .double(estimator.seconds))]
+            if let modes = estimator.coarseModes { root.append(("error_estimate_modes", .integers(modes))) }
         }
         root += [("complete", .integer(complete ? 1 : 0)), ("frames", .integer(frames)),
                  ("warnings", .string(warnings.joined(separator: "\n")))]

@@ -48,7 +48,7 @@ public enum StationaryOutput {
             ("estimated_error_mean", .double(estimate?.mean ?? .nan)),
             ("estimated_error_covariance", .double(estimate?.covariance ?? .nan)),
             ("error_estimate_cells", .integers(estimate?.coarseCells ?? [])),
-        ]
+        ] + (estimate?.coarseModes.map { [("error_estimate_modes", AttributeValue.integers($0))] } ?? [])
         var matrices = [MatrixVariable(name: "stationary_covariance", rows: "axis_row", columns: "axis_column",
                                        matrix: Matrix(rows: grid.dimension, columns: grid.dimension, elements: moments.covariance),
                                        longName: "covariance of the computed stationary density (rows and columns in grid axis order)")]
