@@ -64,19 +64,7 @@ public struct GMRES: Sendable {
                 let z = preconditioner.apply(Array(basis[(k * n)..<((k + 1) * n)]))
                 var w = a.multiply(z)
                 stats.iterations += 1
-                // CGS2 against v_0 … v_k: h = Vᵀw, w −= V h, twice; the coefficients add up.
-                for i in 0...k { h[i] = 0 }
-                basis.withUnsafeBufferPointer { v in
-                    h2.withUnsafeMutableBufferPointer { hp in
-                        for _ in 0..<2 {
-                            cblas_dgemv(CblasRowMajor, CblasNoTrans, Int32(k + 1), Int32(n), 1, v.baseAddress, Int32(n),
-                                        w, 1, 0, hp.baseAddress, 1)
-                            cblas_dgemv(CblasRowMajor, CblasTrans, Int32(k + 1), Int32(n), -1, v.baseAddress, Int32(n),
-                                        hp.baseAddress, 1, 1, &w, 1)
-                            for i in 0...k { h[i] += hp[i] }
-                        }
-                    }
-                }
+                orthogonalizeCGS2(&w, against: basis, count: k + 1, coefficients: &h, scratch: &h2)
                 let wNorm = norm(w)
                 h[k + 1] = wNorm
                 if wNorm > 0 {

@@ -97,7 +97,7 @@ public struct KrylovExponential: Sendable {
         // The basis row-major, one vector per row, and one spare row for the product A v_m.
         var basis = [Double](repeating: 0, count: (m + 2) * n)
         var p = [Double](repeating: 0, count: n)
-        var coefficients = [Double](repeating: 0, count: m + 1)
+        var coefficients = [Double](repeating: 0, count: m + 1), column = coefficients
         while tNow < tOut {
             var tStep = min(tOut - tNow, tNew)
             var h = Matrix(rows: m + 2, columns: m + 2)
@@ -109,19 +109,8 @@ public struct KrylovExponential: Sendable {
                     p.withUnsafeMutableBufferPointer { multiply(v.baseAddress! + j * n, into: $0.baseAddress!) }
                 }
                 products += 1
-                // CGS2 against v_0 … v_j: c = Vᵀp, p −= V c, twice; the coefficients add up.
-                for i in 0...j { h[i, j] = 0 }
-                basis.withUnsafeBufferPointer { v in
-                    coefficients.withUnsafeMutableBufferPointer { c in
-                        for _ in 0..<2 {
-                            cblas_dgemv(CblasRowMajor, CblasNoTrans, Int32(j + 1), Int32(n), 1, v.baseAddress, Int32(n),
-                                        p, 1, 0, c.baseAddress, 1)
-                            cblas_dgemv(CblasRowMajor, CblasTrans, Int32(j + 1), Int32(n), -1, v.baseAddress, Int32(n),
-                                        c.baseAddress, 1, 1, &p, 1)
-                            for i in 0...j { h[i, j] += c[i] }
-                        }
-                    }
-                }
+                orthogonalizeCGS2(&p, against: basis, count: j + 1, coefficients: &column, scratch: &coefficients)
+                for i in 0...j { h[i, j] = column[i] }
                 let s = norm(p)
                 if s < breakdown * anorm * 1e-9 {
                     // Happy breakdown: the subspace is invariant, the projection exact.
