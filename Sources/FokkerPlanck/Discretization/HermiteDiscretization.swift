@@ -241,16 +241,23 @@ public struct HermiteDiscretization: Discretization {
     /// Σ_n a_n Π_j (i(Rη)_j)^{n_j}/√n_j! e^{−|η|²/2} with R = T_Sᵀ L⁻ᵀ (orthonormal columns), is
     /// that of y = L⁻¹(z_S − c_S) with the density Σ_m B_m Π_k He_{m_k}(y_k) φ(y_k), B_m the
     /// coefficient of η^m in Σ_n a_n/√n! Π_j (R_j·η)^{n_j} (the i^{|n|} = i^{|m|} cancel). So
-    /// ρ_S = Σ_m √m! B_m Π ψ_{m_k}(y_k) / det L: a Hermite expansion in |S| variables, evaluated
-    /// on the sub-grid like the density itself. (Cost: |n| multiplications of an |S|-variate
-    /// polynomial by a linear form per coefficient.)
-    public func marginal(of state: [Double], keeping keep: [Int]) -> [Double]? {
+    /// ρ_S = Σ_m b_m Π ψ_{m_k}(y_k) / det L with b_m = √m! B_m: a Hermite expansion in |S|
+    /// variables, which `marginal(of:keeping:)` evaluates on the sub-grid and `axisMarginals`
+    /// integrates over the box. nil when it would cost more than ~2e9 updates (seconds: e.g. a
+    /// 3-axis marginal of p = 3 at 14⁶ modes) — the caller then sums the output grid.
+    ///
+    /// The product is built one linear factor at a time, in the normalised coefficients b
+    /// (b_m = √m! B_m) with the 1/√n_j! spread over the factors: multiplying by (R_j·η)/√t moves
+    /// b_m to b_{m+e_k} with the weight R_jk √(m_k+1)/√t. Every intermediate stays bounded (a
+    /// product of unit vectors' components and ratios ≤ √(total degree)), where √m! alone
+    /// overflows from m = 300; and only the monomials of the current total degree are visited.
+    func marginalExpansion(of state: [Double], keeping keep: [Int]) -> (terms: [([Int], Double)], factor: Matrix)? {
         let d = grid.dimension, s = keep.count
-        guard s > 0, s < d else { return s == d ? density(of: state) : nil }
+        precondition(s > 0 && s < d)
         let degree = indices.reduce(0) { max($0, $1.reduce(0, +)) }
-        // Beyond ~2e9 polynomial updates (seconds) the caller sums the output grid instead
-        // (e.g. p = 3 at 14⁶ modes, 27 132 coefficients, for a 3-axis marginal).
-        guard Double(indices.count) * Double(degree) * pow(Double(degree + 1), Double(s)) * Double(s) <= 2e9 else { return nil }
+        var monomials = 1.0  // C(degree + s, s): the monomials of total degree ≤ degree
+        for i in 1...s { monomials *= Double(degree + i) / Double(i) }
+        guard Double(indices.count) * monomials * Double(s) <= 2e9 else { return nil }
         var g = Matrix(rows: s, columns: s)
         for a in 0..<s { for b in 0..<s { g[a, b] = (0..<d).reduce(0) { $0 + transform[keep[a], $1] * transform[keep[b], $1] } } }
         guard let l = try? Self.cholesky(g) else { return nil }
@@ -263,37 +270,52 @@ public struct HermiteDiscretization: Discretization {
                 r[j][a] = v / l[a, a]
             }
         }
-        // Dense polynomials in η of degree ≤ `degree` per variable: flat index Σ m_k (degree+1)^(s−1−k).
+        // Dense arrays over the multi-indices m with m_k ≤ degree (flat index Σ m_k size^(s−1−k)),
+        // and the flat indices of each total degree.
         let size = degree + 1
         let count = Int(pow(Double(size), Double(s)))
         var strides = [Int](repeating: 1, count: s)
         for k in stride(from: s - 2, through: 0, by: -1) { strides[k] = strides[k + 1] * size }
-        var total = [Double](repeating: 0, count: count)
+        var byDegree = [[Int]](repeating: [], count: degree + 1)
+        for i in 0..<count {
+            let total = (0..<s).reduce(0) { $0 + (i / strides[$1]) % size }
+            if total <= degree { byDegree[total].append(i) }
+        }
+        var sum = [Double](repeating: 0, count: count)
         var poly = [Double](repeating: 0, count: count), next = poly
         for (c, n) in indices.enumerated() where state[c] != 0 {
-            for i in 0..<count { poly[i] = 0 }
-            poly[0] = state[c] / n.reduce(1.0) { $0 * exp(0.5 * lgamma(Double($1 + 1))) }
-            var current = 0  // total degree of poly
-            for j in 0..<d where n[j] > 0 {
-                for _ in 0..<n[j] {
-                    // poly ← poly · (R_j · η): every monomial m raised by one in each variable k.
-                    for i in 0..<count { next[i] = 0 }
-                    for i in 0..<count where poly[i] != 0 {
-                        for k in 0..<s where r[j][k] != 0 && (i / strides[k]) % size < degree {
-                            next[i + strides[k]] += poly[i] * r[j][k]
+            poly[0] = state[c]
+            var current = 0  // poly's monomials all have this total degree
+            for j in 0..<d {
+                for t in stride(from: 1, through: n[j], by: 1) {
+                    let scale = 1 / Double(t).squareRoot()
+                    for i in byDegree[current + 1] { next[i] = 0 }
+                    for i in byDegree[current] where poly[i] != 0 {
+                        for k in 0..<s where r[j][k] != 0 {
+                            let up = Double((i / strides[k]) % size + 1)
+                            next[i + strides[k]] += poly[i] * r[j][k] * (up.squareRoot() * scale)
                         }
+                        poly[i] = 0
                     }
                     swap(&poly, &next)
                     current += 1
                 }
             }
-            for i in 0..<count { total[i] += poly[i] }
+            for i in byDegree[current] where poly[i] != 0 {
+                sum[i] += poly[i]
+                poly[i] = 0
+            }
         }
         var terms: [([Int], Double)] = []
-        for i in 0..<count where total[i] != 0 {
-            let m = (0..<s).map { (i / strides[$0]) % size }
-            terms.append((m, total[i] * m.reduce(1.0) { $0 * exp(0.5 * lgamma(Double($1 + 1))) }))
-        }
+        for i in 0..<count where sum[i] != 0 { terms.append(((0..<s).map { (i / strides[$0]) % size }, sum[i])) }
+        return (terms, l)
+    }
+
+    /// ∫ ρ over the axes not in `keep`, on `keep`'s sub-grid (`marginalExpansion`).
+    public func marginal(of state: [Double], keeping keep: [Int]) -> [Double]? {
+        let s = keep.count
+        guard s > 0, s < grid.dimension else { return s == grid.dimension ? density(of: state) : nil }
+        guard let (terms, l) = marginalExpansion(of: state, keeping: keep) else { return nil }
         let subGrid = Grid(axes: keep.map { grid.axes[$0] })
         let determinant = (0..<s).reduce(1.0) { $0 * l[$1, $1] }
         return Self.evaluate(terms, grid: subGrid, centre: keep.map { centre[$0] }, transform: l).map { $0 / determinant }
@@ -313,31 +335,23 @@ public struct HermiteDiscretization: Discretization {
         }
     }
 
-    /// z_k = centre_k + t·ξ with t the k-th row of T and r = |t|: the characteristic function of
-    /// He_n φ is (iω)^n e^{−ω²/2}, so u = t·ξ has the density Σ_m b_m ψ_m(u/r)/r with
-    /// b_m = √m! Σ_{|n| = m} a_n Π_j (t_j/r)^{n_j}/√n_j! (|b_m| ≤ the 2-norm of the degree-m
-    /// coefficients, by Cauchy–Schwarz over the multinomial expansion of (Σ t_j²/r²)^m = 1).
+    /// The one-axis case of `marginalExpansion`: z_k = centre_k + t·ξ (t the k-th row of T), a
+    /// Hermite series of width r = |t| (L = r, R = t/r); a 1-d grid's only axis is ρ itself.
     public func axisMarginals(of state: [Double]) -> [AxisMarginal]? {
         let d = grid.dimension
-        let degree = modes.max()! - 1
-        return (0..<d).map { k in
-            let row = (0..<d).map { transform[k, $0] }
-            let r = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            let direction = row.map { $0 / r }
-            var b = [Double](repeating: 0, count: d * degree + 1)
-            for (c, n) in indices.enumerated() where state[c] != 0 {
-                var m = 0, logWeight = 0.0, sign = 1.0, vanishes = false
-                for j in 0..<d where n[j] > 0 {
-                    guard direction[j] != 0 else { vanishes = true; break }
-                    m += n[j]
-                    logWeight += Double(n[j]) * log(abs(direction[j])) - 0.5 * lgamma(Double(n[j] + 1))
-                    if direction[j] < 0 && n[j] % 2 == 1 { sign = -sign }
-                }
-                if vanishes { continue }
-                b[m] += state[c] * sign * exp(logWeight + 0.5 * lgamma(Double(m + 1)))
-            }
-            return AxisMarginal(centre: centre[k], width: r, coefficients: b)
+        guard d > 1 else {
+            var b = [Double](repeating: 0, count: modes[0])
+            for (c, n) in indices.enumerated() { b[n[0]] = state[c] }
+            return [AxisMarginal(centre: centre[0], width: transform[0, 0], coefficients: b)]
         }
+        var marginals: [AxisMarginal] = []
+        for k in 0..<d {
+            guard let (terms, l) = marginalExpansion(of: state, keeping: [k]) else { return nil }
+            var b = [Double](repeating: 0, count: (terms.map { $0.0[0] }.max() ?? 0) + 1)
+            for (m, value) in terms { b[m[0]] += value }
+            marginals.append(AxisMarginal(centre: centre[k], width: l[0, 0], coefficients: b))
+        }
+        return marginals
     }
 
     /// ρ(z) = ρ_ξ(ξ) / |det T|.
