@@ -27,7 +27,7 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
     /// (whose output grid is the same).
     public let coarseDescription: String
     /// The run is spectral: its comparison is with half the modes.
-    let spectral: Bool
+    var spectral: Bool { coarseModes != nil }
     /// The companion time step Δt′ of the second coarse run.
     /// nil for the exponential scheme (no companion run: it has no step error).
     public let companionDt: Double?
@@ -62,8 +62,7 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         self.coarseGrid = coarseGrid
         coarseCells = coarseGrid.shape
         coarseModes = coarse.unknownsAreCells ? nil : coarse.resolution
-        spectral = !coarse.unknownsAreCells
-        coarseDescription = coarse.resolution.map(String.init).joined(separator: "×") + (spectral ? " modes" : " cells")
+        coarseDescription = coarse.resolution.map(String.init).joined(separator: "×") + (coarse.unknownsAreCells ? " cells" : " modes")
         let settings = evolution.settings
         order = (ErrorEstimate.assumedOrder, settings.scheme == .implicitEuler ? 1 : 2)
 
@@ -107,7 +106,7 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         // The grids' actual ratio (⌊n/2⌋ cells: 2.33 from 7 cells), as `ErrorEstimate` uses.
         // A spectral method's comparison (half the modes, on the same output grid) is the plain
         // difference: its error falls geometrically, so the coarse run's error is the larger by far.
-        spatialFactor = spectral ? 1 : pow(ErrorEstimate.refinementRatio(coarse: coarseGrid, fine: grid), order.space) - 1
+        spatialFactor = !coarse.unknownsAreCells ? 1 : pow(ErrorEstimate.refinementRatio(coarse: coarseGrid, fine: grid), order.space) - 1
         seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
     }
 
@@ -123,7 +122,7 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
         // that blows up) ends the estimate, never the run.
         do {
             while same.frame < frame { _ = try same.advance() }
-            while let cursor = companion, cursor.frame < frame { _ = try companion!.advance() }
+            if companion != nil { while companion!.frame < frame { _ = try companion!.advance() } }
         } catch {
             failure = "\(error)"
             return
