@@ -260,10 +260,12 @@ extension ValidationCase {
             if abs(run.mass - 1) > maxMassError { failures.append("\(label): |mass − 1| = \(abs(run.mass - 1)) > \(maxMassError)") }
             if let residual = run.residual, residual > maxResidual { failures.append("\(label): residual \(residual) > \(maxResidual)") }
         }
-        if isSpectral {
-            var decays: [String: [Double]] = [:]
-            if runs.count >= 2 {
-                for (name, _) in runs[0].errors where !exactInSpace.contains(name) {
+        // Grid studies are judged by observed orders, spectral ones by the error's decay per step.
+        var orders: [String: [Double]] = [:], decays: [String: [Double]] = [:]
+        if runs.count >= 2 {
+            let fields = runs[0].errors.map(\.name).filter { !exactInSpace.contains($0) }
+            if isSpectral {
+                for name in fields {
                     let errors = runs.map { $0.error(name)! }
                     decays[name] = zip(errors, errors.dropFirst()).map { $0 / $1 }
                 }
@@ -281,31 +283,22 @@ extension ValidationCase {
                         }
                     }
                 }
-            }
-            try checkExact(runs, into: &failures)
-            if !quick, let maxDensityError, let finest = runs.last, let error = finest.errors.first?.value, error > maxDensityError {
-                failures.append("density L1 error \(error) at the most modes exceeds \(maxDensityError)")
-            }
-            return ValidationResult(name: name, runs: runs, orders: [:], decays: decays, failures: failures, spectral: true)
-        }
-        var orders: [String: [Double]] = [:]
-        if runs.count >= 2 {
-            let spacings = runs.map(\.spacing)
-            for (name, _) in runs[0].errors where !exactInSpace.contains(name) {
-                orders[name] = observedOrders(errors: runs.map { $0.error(name)! }, spacings: spacings)
-            }
-            if let minOrder {
-                if let orderFields, let unknown = orderFields.first(where: { orders[$0] == nil }) {
-                    throw FokkerPlanckError.badInput(file: path, keyPath: "case.order_fields", line: nil,
-                                                     message: "'\(unknown)' is not a field with an order here; fields: " + orders.keys.sorted().joined(separator: ", "))
-                }
-                for (field, values) in orders.sorted(by: { $0.key < $1.key }) where orderFields?.contains(field) ?? true {
-                    let listed = values.map { String(format: "%.2f", $0) }
-                    if values.contains(where: { !($0 >= minOrder) }) {
-                        failures.append("\(field): observed orders \(listed) below \(minOrder)")
+            } else {
+                let spacings = runs.map(\.spacing)
+                for name in fields { orders[name] = observedOrders(errors: runs.map { $0.error(name)! }, spacings: spacings) }
+                if let minOrder {
+                    if let orderFields, let unknown = orderFields.first(where: { orders[$0] == nil }) {
+                        throw FokkerPlanckError.badInput(file: path, keyPath: "case.order_fields", line: nil,
+                                                         message: "'\(unknown)' is not a field with an order here; fields: " + orders.keys.sorted().joined(separator: ", "))
                     }
-                    if let maxOrder, values.contains(where: { !($0 <= maxOrder) }) {
-                        failures.append("\(field): observed orders \(listed) above \(maxOrder)")
+                    for (field, values) in orders.sorted(by: { $0.key < $1.key }) where orderFields?.contains(field) ?? true {
+                        let listed = values.map { String(format: "%.2f", $0) }
+                        if values.contains(where: { !($0 >= minOrder) }) {
+                            failures.append("\(field): observed orders \(listed) below \(minOrder)")
+                        }
+                        if let maxOrder, values.contains(where: { !($0 <= maxOrder) }) {
+                            failures.append("\(field): observed orders \(listed) above \(maxOrder)")
+                        }
                     }
                 }
             }
@@ -313,9 +306,9 @@ extension ValidationCase {
         try checkExact(runs, into: &failures)
         // The error bound applies to the full-resolution study; a quick run is coarser by design.
         if !quick, let maxDensityError, let finest = runs.last, let error = finest.errors.first?.value, error > maxDensityError {
-            failures.append("density L1 error \(error) at the finest grid exceeds \(maxDensityError)")
+            failures.append("density L1 error \(error) at the \(isSpectral ? "most modes" : "finest grid") exceeds \(maxDensityError)")
         }
-        return ValidationResult(name: name, runs: runs, orders: orders, decays: [:], failures: failures)
+        return ValidationResult(name: name, runs: runs, orders: orders, decays: decays, failures: failures, spectral: isSpectral)
     }
 
     /// The fields the discretization gets exactly (`exact_in_space`), held to `max_exact_error`
