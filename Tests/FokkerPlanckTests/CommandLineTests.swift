@@ -292,25 +292,25 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(try fpsolve(["inspect", "missing.h5"]).status, 2)
     }
 
+    /// A validation case `name`.toml in `cases` against the closed form of `problem`'s OU.
+    func writeCase(_ name: String, in cases: URL, problem: String, _ keys: String) throws {
+        try ("[case]\nreference = \"ou-stationary\"\nproblem = \"\(problem)\"\n" + keys)
+            .write(to: cases.appendingPathComponent("\(name).toml"), atomically: true, encoding: .utf8)
+    }
+
     func testValidateReportsCasesAndFailsWhenACaseFails() throws {
         let cases = directory.appendingPathComponent("cases")
         try FileManager.default.createDirectory(at: cases, withIntermediateDirectories: true)
         let problem = try write(good)
-        try """
-            [case]
-            reference = "ou-stationary"
-            problem = "\(problem)"
+        try writeCase("fine", in: cases, problem: problem, """
             cells = [[64, 48], [128, 96]]
             min_order = 1.8
-            """.write(to: cases.appendingPathComponent("fine.toml"), atomically: true, encoding: .utf8)
+            """)
         // An impossible bound: the error at 24×20 is ~5e-2, far above 1e-9.
-        try """
-            [case]
-            reference = "ou-stationary"
-            problem = "\(problem)"
+        try writeCase("strict", in: cases, problem: problem, """
             cells = [[24, 20]]
             max_density_error = 1e-9
-            """.write(to: cases.appendingPathComponent("strict.toml"), atomically: true, encoding: .utf8)
+            """)
         let pass = try fpsolve(["validate", "fine", "--cases-directory", cases.path])
         XCTAssertEqual(pass.status, 0, pass.stdout + pass.stderr)
         XCTAssertTrue(pass.stdout.contains("1 passed, 0 failed"))
@@ -329,40 +329,31 @@ final class CommandLineTests: XCTestCase {
         try FileManager.default.createDirectory(at: cases, withIntermediateDirectories: true)
         let problem = try write(good)
         // Diagonal scale 0.67, 0.43 against P's correlated Gaussian: measured 60× per 16 modes.
-        try """
-            [case]
-            reference = "ou-stationary"
-            problem = "\(problem)"
+        try writeCase("converges", in: cases, problem: problem, """
             set = ["discretization.scale=[0.67, 0.43]"]
             basis = ["hermite", "hermite"]
             modes = [[16, 16], [32, 32]]
             min_decay = 20
             order_fields = ["L1(ρ)", "L1(J)"]
-            """.write(to: cases.appendingPathComponent("converges.toml"), atomically: true, encoding: .utf8)
+            """)
         // The default basis makes ρ its ground mode: round-off at every mode count, so its error
         // cannot fall 2× per step, and with no decay_floor that must fail.
-        try """
-            [case]
-            reference = "ou-stationary"
-            problem = "\(problem)"
+        try writeCase("stalls", in: cases, problem: problem, """
             basis = ["hermite", "hermite"]
             modes = [[4, 4], [8, 8]]
             min_decay = 2
-            """.write(to: cases.appendingPathComponent("stalls.toml"), atomically: true, encoding: .utf8)
+            """)
         let pass = try fpsolve(["validate", "converges", "--cases-directory", cases.path])
         XCTAssertEqual(pass.status, 0, pass.stdout + pass.stderr)
         XCTAssertTrue(pass.stdout.contains("modes") && pass.stdout.contains("error decay per step L1(ρ)"), pass.stdout)
         let fail = try fpsolve(["validate", "stalls", "--cases-directory", cases.path])
         XCTAssertEqual(fail.status, 1, fail.stdout + fail.stderr)
         XCTAssertTrue(fail.stdout.contains("not the ≥ 2× of exponential convergence"), fail.stdout)
-        try """
-            [case]
-            reference = "ou-stationary"
-            problem = "\(problem)"
+        try writeCase("mixed", in: cases, problem: problem, """
             basis = ["hermite", "hermite"]
             modes = [[4, 4], [8, 8]]
             cells = [[24, 20]]
-            """.write(to: cases.appendingPathComponent("mixed.toml"), atomically: true, encoding: .utf8)
+            """)
         let mixed = try fpsolve(["validate", "mixed", "--cases-directory", cases.path])
         XCTAssertEqual(mixed.status, 2, mixed.stdout + mixed.stderr)
         XCTAssertTrue(mixed.stderr.contains("cells belongs to a grid study"), mixed.stderr)
