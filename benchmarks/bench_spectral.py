@@ -13,7 +13,6 @@ Kunin's Gaussian (evaluated here from `kunin_covariance`). Measures; asserts not
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -26,49 +25,46 @@ ROOT = Path(__file__).resolve().parent.parent
 PROBLEM = ROOT / "grids" / "sgd-momentum-p2-general-noise.toml"
 
 
-def run(fpsolve, out, *extra):
-    """One solve in a child process: its JSON summary, peak RSS (MiB) and covariance error."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    p = subprocess.run([fpsolve, "solve", str(PROBLEM), "--cells", "32,32,32,32", "--json", "-o", str(out), *extra],
-                       capture_output=True, text=True, check=True)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    summary = json.loads(p.stdout)
+def solve(fpsolve, problem, out, *extra):
+    """One solve in a child process: its JSON summary, the child's own peak RSS (MiB, from
+    wait4) and the relative error of its stationary covariance against Kunin's."""
+    with tempfile.TemporaryFile() as stdout:
+        child = subprocess.Popen([fpsolve, "solve", str(problem), "--json", "-o", str(out), *extra],
+                                 stdout=stdout, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(child.pid, 0)
+        if status != 0:
+            raise SystemExit(f"fpsolve failed on {problem} {extra}: status {status}")
+        stdout.seek(0)
+        summary = json.loads(stdout.read())
     with h5py.File(out) as f:
         computed = np.asarray(f.attrs["stationary_covariance"]).ravel()
         exact = np.asarray(f.attrs["kunin_covariance"]).ravel()
-    error = np.abs(computed - exact).max() / np.abs(exact).max()
-    # ru_maxrss of children is the largest child so far (KiB): reported only when it grew.
-    return summary, max(peak, before) / 1024, error
+    return summary, usage.ru_maxrss / 1024, np.abs(computed - exact).max() / np.abs(exact).max()
+
+
+def run(fpsolve, out, *extra):
+    """The p = 2 problem on 32⁴ output cells."""
+    return solve(fpsolve, PROBLEM, out, "--cells", "32,32,32,32", *extra)
 
 
 P3 = ROOT / "grids" / "sgd-momentum-p3.toml"
 
 
 def run_p3(fpsolve, out, *extra):
-    """One p = 3 solve in a child process: its summary, the child's own peak RSS (MiB, from
-    wait4), the covariance error and the L1 error of ρ against Kunin's Gaussian on the output grid."""
-    with tempfile.TemporaryFile() as stdout:
-        child = subprocess.Popen([fpsolve, "solve", str(P3), "--json", "-o", str(out), *extra],
-                                 stdout=stdout, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(child.pid, 0)
-        if status != 0:
-            raise SystemExit(f"fpsolve failed on {P3} {extra}: status {status}")
-        stdout.seek(0)
-        summary = json.loads(stdout.read())
+    """One p = 3 solve (`solve`), and the L1 error of ρ against Kunin's Gaussian on the output grid."""
+    summary, mib, covariance_error = solve(fpsolve, P3, out, *extra)
     with h5py.File(out) as f:
-        computed = np.asarray(f.attrs["stationary_covariance"]).ravel()
         exact = np.asarray(f.attrs["kunin_covariance"]).reshape(6, 6)
         axes = [np.asarray(f[name]) for name in ("theta1", "theta2", "theta3", "v1", "v2", "v3")]
         density = np.asarray(f["density"])
         summary["coefficients"] = len(f["spectral_coefficients"])
-    covariance_error = np.abs(computed - exact.ravel()).max() / np.abs(exact).max()
     # The exact Gaussian N(0, P) at the cell centres (the fixed point is θ = 0, v = 0 here).
     mesh = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 6)
     precision = np.linalg.inv(exact)
     gaussian = np.exp(-0.5 * np.einsum("ci,ij,cj->c", mesh, precision, mesh)) / np.sqrt((2 * np.pi) ** 6 * np.linalg.det(exact))
     volume = np.prod([a[1] - a[0] for a in axes])
     l1 = np.abs(density.ravel() - gaussian).sum() * volume
-    return summary, usage.ru_maxrss / 1024, covariance_error, l1
+    return summary, mib, covariance_error, l1
 
 
 def main():
@@ -76,7 +72,6 @@ def main():
     parser.add_argument("--fpsolve", required=True)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
-        # Spectral first: the children's peak RSS only grows, so the smaller run is measured alone.
         spectral, spectral_mib, spectral_error = run(args.fpsolve, Path(work) / "spectral.h5",
                                                      "--set", 'solve.method="direct"', "--set", 'discretization.type="spectral"',
                                                      "--set", 'discretization.basis=["hermite", "hermite", "hermite", "hermite"]',
