@@ -282,6 +282,13 @@ def write_problem(name, grid, section, key, value):
     return setup
 
 
+def validation_case(keys):
+    """argv and set-up of `fpsolve validate case` for a case file case.toml (the 2-d OU of
+    grids/ou2d.toml against its closed form) with `keys` under [case]."""
+    text = f'[case]\nreference = "ou-stationary"\nproblem = "{GRIDS / "ou2d.toml"}"\n{keys}\n'
+    return dict(argv=["validate", "case", "--cases-directory", "."], setup=write_file("case.toml", text.encode()))
+
+
 def write_file(name, content=b""):
     def setup(d):
         (d / name).write_bytes(content)
@@ -630,6 +637,19 @@ REGRESSIONS = [
          exit=2, stderr=["discretization.modes", "1.5e5"]),
     dict(name="spectral-modes-two", argv=spectral("solve", "ou2d.toml", "2,30"),
          exit=2, stderr=["discretization.modes[0]", "degree 2"]),
+    # Spectral validation studies (issue 10): the case keys refused where they do not belong.
+    dict(name="validate-case-modes-and-cells", **validation_case('basis = ["hermite", "hermite"]\nmodes = [[8, 8], [16, 16]]\ncells = [[20, 20]]'),
+         exit=2, stderr=["case.cells", "belongs to a grid study"]),
+    dict(name="validate-case-min-decay-in-grid-study", **validation_case("cells = [[20, 20], [40, 40]]\nmin_decay = 10"),
+         exit=2, stderr=["case.min_decay", "spectral study"]),
+    dict(name="validate-case-modes-without-spectral", **validation_case("modes = [[8, 8], [16, 16]]"),
+         exit=2, stderr=["from case.modes", 'belongs to type = "spectral"']),
+    dict(name="validate-case-modes-wrong-count", **validation_case('basis = ["hermite", "hermite"]\nmodes = [[8, 8, 8]]'),
+         exit=2, stderr=["discretization.modes", "2 mode counts"]),
+    dict(name="validate-case-bad-override", **validation_case('set = ["no equals sign"]\nbasis = ["hermite", "hermite"]\nmodes = [[8, 8]]'),
+         exit=2, stderr=["KEY=VALUE"]),
+    dict(name="validate-case-unknown-basis", **validation_case('basis = ["legendre", "hermite"]\nmodes = [[8, 8]]'),
+         exit=2, stderr=["discretization.basis", "legendre"]),
     # p = 3 (6-d phase space): spectral only; finite volumes say where to go, 8 axes are refused.
     dict(name="p3-finite-volume-refused", argv=["solve", "grids/sgd-momentum-p3.toml", "--set", 'discretization.type="finite-volume"',
                                                 "--set", "discretization.basis=[]", "--set", "discretization.modes=[]"],

@@ -121,7 +121,7 @@ public struct ValidationCase: Sendable {
         let rawModes = try modesNode.map { try $0.array().map { try $0.array().map { try $0.integer() } } }
         // The problem as the study's first mode count solves it (decoding checks basis and modes).
         let firstModes = rawModes?.first.map { ["discretization.modes=" + Self.tomlList($0)] } ?? []
-        let problem = try Problem(contentsOf: resolved, overrides: overrides + firstModes)
+        let problem = try Problem(contentsOf: resolved, overrides: overrides + firstModes, origins: Self.overrideOrigins)
         self.problem = problem
         let d = problem.grid.dimension
         if let modesNode {
@@ -169,6 +169,11 @@ public struct ValidationCase: Sendable {
 }
 
 extension ValidationCase {
+    /// The case keys behind the problem keys they set, for messages ("from case.modes"); the
+    /// case's own `set` entries read "from --set", as they are written.
+    static let overrideOrigins = ["discretization.type": "case.basis", "discretization.basis": "case.basis",
+                                  "discretization.modes": "case.modes"]
+
     static func tomlList(_ counts: [Int]) -> String { "[" + counts.map(String.init).joined(separator: ", ") + "]" }
 
     static func cellList(_ node: TOMLNode?, dimension: Int, minimum: Int = 3) throws -> [[Int]]? {
@@ -230,7 +235,8 @@ extension ValidationCase {
         for counts in resolutions {
             // A grid study refines the problem's grid; a spectral one keeps it (the output grid)
             // and sets the modes, through the problem decoding's own checks.
-            let problem = isSpectral ? try Problem(contentsOf: problemPath, overrides: overrides + ["discretization.modes=" + Self.tomlList(counts)])
+            let problem = isSpectral ? try Problem(contentsOf: problemPath, overrides: overrides + ["discretization.modes=" + Self.tomlList(counts)],
+                                                   origins: Self.overrideOrigins)
                                      : self.problem
             let grid = isSpectral ? problem.grid : problem.grid.withCells(counts)
             let start = DispatchTime.now()
