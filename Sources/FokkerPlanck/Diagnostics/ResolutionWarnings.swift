@@ -48,7 +48,7 @@ public enum ResolutionWarnings {
     public static func solution(mostNegative: Double, largest: Double, evolving: Bool, spectral: Bool = false) -> [String] {
         guard largest > 0, mostNegative < -negativeFraction * largest else { return [] }
         if spectral {
-            return [String(format: "the density dips negative (min ρ = %.3g, %.2g %% of max ρ = %.3g): the expansion is truncated too early (its moments, from the coefficients, are exact regardless); use more modes%@",
+            return [String(format: "the density dips negative (min ρ = %.3g, %.2g %% of max ρ = %.3g): the expansion is truncated too early (the moments come from the coefficients, not from these samples); use more modes%@",
                            mostNegative, 100 * -mostNegative / largest, largest,
                            evolving ? ", or a start the basis holds (a Gaussian not far narrower than the basis' scale)" : "")]
         }

@@ -45,6 +45,14 @@ public protocol Discretization: Sendable {
     /// solver's choice, the middle cell). A spectral method pins the coefficient that carries
     /// the mass.
     var preferredPin: Int? { get }
+    /// The mass matrix M of a Galerkin method, whose equations are M dc/dt = L c (nil: the
+    /// identity — finite volumes, and spectral bases orthonormal in the state's inner product).
+    /// The time steppers then solve (M − cΔt L) and the exponential scheme applies exp(τ M⁻¹L).
+    func massMatrix() -> SparseMatrix?
+    /// The equation the stationary solve puts in place of row `row` of L (a row that is zero by
+    /// conservation): the normalisation Σ_j entries_j c_j = 1. nil: the solver pins one unknown
+    /// (`preferredPin`, or the middle one) to 1 and normalises afterwards.
+    var normalisationRow: (row: Int, entries: [(column: Int, value: Double)])? { get }
     /// The state of an evolution's initial condition and the time it starts at. Finite volumes
     /// sample the density on their cells (`InitialCondition.density(on:)`); a spectral method
     /// expands it in its basis (exactly, for a Gaussian) or refuses what it cannot expand.
@@ -116,6 +124,8 @@ public struct SpectralRecord: Sendable {
 
 extension Discretization {
     public var preferredPin: Int? { nil }
+    public func massMatrix() -> SparseMatrix? { nil }
+    public var normalisationRow: (row: Int, entries: [(column: Int, value: Double)])? { nil }
     public var spectralRecord: SpectralRecord? { nil }
     public func axisMarginals(of state: [Double]) -> [AxisMarginal]? { nil }
     public func marginal(of state: [Double], keeping keep: [Int]) -> [Double]? { nil }

@@ -205,7 +205,8 @@ public struct EvolutionCursor {
         let preconditioning = evolution.solver.method == .iterative ? try discretization.shiftedPreconditioning() : nil
         stepper = try TimeStepper(generator: discretization.assemble(), scheme: evolution.settings.scheme, dt: evolution.dt,
                                   dimension: discretization.grid.dimension, solver: evolution.solver, preconditioning: preconditioning,
-                                  cellShape: discretization.unknownsAreCells ? discretization.grid.shape : nil)
+                                  cellShape: discretization.unknownsAreCells ? discretization.grid.shape : nil,
+                                  mass: discretization.massMatrix())
         self.state = state
         tracksNegativity = discretization.unknownsAreCells
         mostNegative = tracksNegativity ? min(0, state.min() ?? 0) : 0

@@ -29,12 +29,16 @@ public struct TimeStepper {
     public let scheme: EvolveSettings.Scheme
     public let dt: Double
     let generator: SparseMatrix
+    /// A Galerkin method's mass matrix M (M dc/dt = L c); nil for the identity.
+    let mass: SparseMatrix?
     private let main: (any LinearSystem)?
     private let starter: (any LinearSystem)?
     /// The exponential scheme's exp(Δt L) (no linear system): exactly as a tensor product of 1-d
     /// exponentials when L is a Kronecker sum on the grid, else Krylov with error control.
     private let exponential: KrylovExponential?
     private let kronecker: KroneckerExponential?
+    /// With a mass matrix: exp(Δt M⁻¹L) by shift-and-invert Krylov (one LU of M − γL).
+    private let rational: RationalKrylovExponential?
     private var previous: [Double]?
     public private(set) var steps = 0
 
@@ -43,20 +47,26 @@ public struct TimeStepper {
     ///   - preconditioning: the generator's preconditioner provider, needed by the iterative method.
     ///   - cellShape: the grid shape when the unknowns are its cells (finite volumes), which lets
     ///     the exponential scheme look for a Kronecker-sum generator; nil for a spectral state.
+    ///   - mass: a Galerkin method's mass matrix M: every I above becomes M (the step systems
+    ///     M − cΔt L, the right-hand sides M ρⁿ), and the exponential scheme applies exp(Δt M⁻¹L).
+    ///     Mass is still conserved exactly when a row of L vanishes (the test function 1), since
+    ///     that row of M − cΔt L is then M's and the step keeps its ∫ρ.
     public init(generator: SparseMatrix, scheme: EvolveSettings.Scheme, dt: Double, dimension: Int,
                 solver: StationarySolver = StationarySolver(), preconditioning: (any ShiftedPreconditioning)? = nil,
-                cellShape: [Int]? = nil) throws {
+                cellShape: [Int]? = nil, mass: SparseMatrix? = nil) throws {
         self.scheme = scheme
         self.dt = dt
         self.generator = generator
+        self.mass = mass
         let coefficient: Double
         switch scheme {
         case .implicitEuler: coefficient = 1
         case .crankNicolson: coefficient = 0.5
         case .bdf2: coefficient = 2.0 / 3.0
         case .exponential:
-            kronecker = try cellShape.flatMap { try KroneckerExponential(generator: generator, shape: $0, time: dt) }
-            exponential = kronecker == nil ? KrylovExponential(generator) : nil
+            rational = try mass.map { try RationalKrylovExponential(generator: generator, mass: $0, time: dt) }
+            kronecker = mass != nil ? nil : try cellShape.flatMap { try KroneckerExponential(generator: generator, shape: $0, time: dt) }
+            exponential = kronecker == nil && rational == nil ? KrylovExponential(generator) : nil
             main = nil
             starter = nil
             return
@@ -66,18 +76,22 @@ public struct TimeStepper {
         }
         var gmres = solver.krylov
         gmres.tolerance = min(gmres.tolerance, Self.stepTolerance)
+        func shifted(_ c: Double) -> SparseMatrix {
+            mass.map { $0.combined(1, generator, -c * dt) } ?? generator.shifted(identity: 1, plus: -c * dt)
+        }
         func prepare(_ c: Double) throws -> any LinearSystem {
-            try solver.prepare(generator.shifted(identity: 1, plus: -c * dt), dimension: dimension, refine: false, gmres: gmres,
+            try solver.prepare(shifted(c), dimension: dimension, refine: false, gmres: gmres,
                                preconditioning: preconditioning.map { p in { (p, 1, -c * dt) } },
                                failureHint: "try a smaller dt")
         }
         exponential = nil
         kronecker = nil
+        rational = nil
         main = try prepare(coefficient)
         if scheme == .bdf2 {
             // Same pattern: a direct starter reuses the symbolic analysis.
             if let direct = main as? DirectLinearSystem {
-                starter = try DirectLinearSystem(samePatternAs: direct, generator.shifted(identity: 1, plus: -dt))
+                starter = try DirectLinearSystem(samePatternAs: direct, shifted(1))
             } else {
                 starter = try prepare(1)
             }
@@ -90,6 +104,11 @@ public struct TimeStepper {
     /// the exponential scheme, which factors nothing, size and non-zeros of L).
     public var statistics: FactorizationStatistics {
         if let main { return main.statistics }
+        if let rational {
+            var statistics = rational.statistics
+            statistics.ordering += " (shift-and-invert Krylov exp(τM⁻¹L), one LU of M − γL)"
+            return statistics
+        }
         var statistics = FactorizationStatistics()
         statistics.size = generator.rows
         statistics.matrixNonzeros = generator.nonzeroCount
@@ -99,28 +118,32 @@ public struct TimeStepper {
     /// GMRES iterations over all steps (iterative solver only).
     public var krylovIterations: Int { (main?.krylov?.iterations ?? 0) + (starter?.krylov?.iterations ?? 0) }
 
+    private func applyMass(_ x: [Double]) -> [Double] { mass?.multiply(x) ?? x }
+
     /// Advances ρ by one step.
     public mutating func step(_ rho: [Double]) throws -> [Double] {
         defer { steps += 1 }
         switch scheme {
         case .implicitEuler:
-            return try main!.solve(rho, guess: rho)
+            return try main!.solve(applyMass(rho), guess: rho)
         case .crankNicolson:
             let l = generator.multiply(rho)
-            var rhs = rho
+            var rhs = applyMass(rho)
             for i in rhs.indices { rhs[i] += 0.5 * dt * l[i] }
             return try main!.solve(rhs, guess: rho)
         case .bdf2:
             guard let before = previous else {
                 previous = rho
-                return try starter!.solve(rho, guess: rho)
+                return try starter!.solve(applyMass(rho), guess: rho)
             }
-            var rhs = rho
-            for i in rhs.indices { rhs[i] = (4 * rho[i] - before[i]) / 3 }
+            var rhs = applyMass(rho)
+            let older = applyMass(before)
+            for i in rhs.indices { rhs[i] = (4 * rhs[i] - older[i]) / 3 }
             previous = rho
             return try main!.solve(rhs, guess: rho)
         case .exponential:
             if let kronecker { return kronecker.apply(rho) }
+            if let rational { return try rational.apply(rho) }
             return try exponential!.apply(rho, time: dt).result
         case .spectral:
             fatalError("unreachable: refused in init")

@@ -106,14 +106,17 @@ extension Problem {
             let basisNode = try table.required("basis")
             let basis = try basisNode.strings(count: d)
             for (k, name) in basis.enumerated() {
-                guard ["fourier", "chebyshev", "hermite"].contains(name) else {
+                guard ["fourier", "chebyshev", "legendre", "hermite"].contains(name) else {
                     throw TOMLNode(value: name, path: "discretization.basis[\(k)]", context: node.context)
-                        .fail("unknown basis '\(name)'; expected fourier (periodic axes), chebyshev (bounded) or hermite (unbounded)")
+                        .fail("unknown basis '\(name)'; expected fourier (periodic axes), legendre (bounded) or hermite (unbounded)")
                 }
                 guard name != "chebyshev" else {
                     throw TOMLNode(value: name, path: "discretization.basis[\(k)]", context: node.context)
-                        .fail("the chebyshev basis is not implemented yet; hermite (linear and sgd-momentum models; langevin velocities) and fourier (periodic langevin positions) are")
+                        .fail("the chebyshev basis is not implemented; bounded axes take legendre (a Galerkin basis of integrated Legendre polynomials: zero-flux walls exact in the weak form, absorbing walls in the basis, mass conserved to round-off — what a Chebyshev tau method cannot do)")
                 }
+            }
+            if basis.contains("legendre") {
+                return try decodeLegendre(table, node: node, basis: basis, model: model, dimension: d)
             }
             if case let .langevin(langevin) = model {
                 return try decodeLangevinSpectral(table, node: node, basis: basis, positions: langevin.positionCount)
@@ -173,6 +176,36 @@ extension Problem {
             throw TOMLNode(value: type, path: "discretization.type", context: node.context)
                 .fail("unknown discretization '\(type)'; expected finite-volume or spectral")
         }
+    }
+
+    /// Legendre (bounded box, linear models): every axis legendre, reflecting or absorbing walls
+    /// (checked against [grid] by `LegendreDiscretization`), a positive definite D — the Galerkin
+    /// form's zero-flux wall is a condition on the diffusive flux, which a degenerate D does not
+    /// carry (an axis with no noise would need inflow/outflow conditions instead) — and at most
+    /// 1.5e5 coefficients (as Hermite: the LU stays within a few GB).
+    static func decodeLegendre(_ table: TOMLTableNode, node: TOMLNode, basis: [String], model: ModelSpecification, dimension d: Int) throws -> DiscretizationSettings {
+        if let k = basis.firstIndex(where: { $0 != "legendre" }) {
+            throw TOMLNode(value: basis[k], path: "discretization.basis[\(k)]", context: node.context)
+                .fail("legendre axes cannot be mixed with \(basis[k]) ones yet: give every axis the legendre basis")
+        }
+        guard case .linear = model, let linear = model.linearModel else {
+            throw TOMLNode(value: "legendre", path: "discretization.basis", context: node.context)
+                .fail("the legendre basis is implemented for linear models so far, not \(model.typeName); use type = \"finite-volume\"")
+        }
+        for key in ["center", "scale"] where table.optional(key) != nil {
+            throw try table.required(key).fail("'\(key)' belongs to hermite axes; a legendre axis spans the [grid] box")
+        }
+        let eigenvalues = try linear.diffusionMatrix.symmetricEigenvalues()
+        guard let smallest = eigenvalues.min(), smallest > 1e-12 * max(linear.diffusionMatrix.maxAbs, .leastNormalMagnitude) else {
+            throw TOMLNode(value: "legendre", path: "discretization.basis", context: node.context)
+                .fail(String(format: "the legendre Galerkin method needs a positive definite diffusion (its smallest eigenvalue is %.3g): zero flux through a wall is imposed through the diffusive flux; use type = \"finite-volume\"", eigenvalues.min() ?? .nan))
+        }
+        let (modes, modesNode) = try decodeModes(table, node: node, count: d)
+        let count = modes.reduce(1.0) { $0 * Double($1) }
+        guard count <= 1.5e5 else {
+            throw modesNode.fail(String(format: "%.3g Legendre coefficients is more than the 1.5e5 whose LU fits in a few GB; use fewer modes", count))
+        }
+        return .spectral(basis: basis, modes: modes, centre: nil, scale: nil)
     }
 
     /// `modes`, one per axis, 3…512 each: at least 3 because a Hermite axis carries the

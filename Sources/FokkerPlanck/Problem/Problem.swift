@@ -139,7 +139,7 @@ extension Problem {
         switch discretizationSettings {
         case .finiteVolume:
             return FiniteVolumeScheme(grid: grid, model: model.coefficients)
-        case let .spectral(_, modes, centre, scale):
+        case let .spectral(basis, modes, centre, scale):
             // Decoding admits Hermite bases on OU models and Fourier × Hermite on Langevin
             // (`Problem.decodeDiscretization`).
             if case let .langevin(langevin) = model {
@@ -147,6 +147,9 @@ extension Problem {
             }
             guard let linear = model.linearModel else {
                 throw decodingContext.error("discretization.type", "the spectral discretization needs a linear or sgd-momentum model")
+            }
+            if basis.allSatisfy({ $0 == "legendre" }) {
+                return try LegendreDiscretization(model: linear, grid: grid, modes: modes)
             }
             return try HermiteDiscretization(model: linear, grid: grid, modes: modes, centre: centre, scale: scale)
         }

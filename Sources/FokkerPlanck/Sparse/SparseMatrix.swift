@@ -100,6 +100,56 @@ public struct SparseMatrix: Sendable, Equatable {
         return SparseMatrix(rows: rows, columns: columns, columnStarts: starts, rowIndices: newRows, values: newValues)
     }
 
+    /// α A + β B for matrices of the same shape, on the union of their patterns (entries that
+    /// cancel stay stored, so that matrices built for different α, β share one pattern).
+    public func combined(_ alpha: Double, _ other: SparseMatrix, _ beta: Double) -> SparseMatrix {
+        precondition(rows == other.rows && columns == other.columns)
+        var starts = [Int](repeating: 0, count: columns + 1)
+        var newRows: [Int] = [], newValues: [Double] = []
+        newRows.reserveCapacity(nonzeroCount + other.nonzeroCount)
+        newValues.reserveCapacity(nonzeroCount + other.nonzeroCount)
+        for j in 0..<columns {
+            var p = columnStarts[j], q = other.columnStarts[j]
+            let pEnd = columnStarts[j + 1], qEnd = other.columnStarts[j + 1]
+            while p < pEnd || q < qEnd {
+                let i = p < pEnd ? rowIndices[p] : Int.max, k = q < qEnd ? other.rowIndices[q] : Int.max
+                if i == k {
+                    newRows.append(i); newValues.append(alpha * values[p] + beta * other.values[q]); p += 1; q += 1
+                } else if i < k {
+                    newRows.append(i); newValues.append(alpha * values[p]); p += 1
+                } else {
+                    newRows.append(k); newValues.append(beta * other.values[q]); q += 1
+                }
+            }
+            starts[j + 1] = newRows.count
+        }
+        return SparseMatrix(rows: rows, columns: columns, columnStarts: starts, rowIndices: newRows, values: newValues)
+    }
+
+    /// The same matrix with row `row` replaced by the given entries (columns distinct).
+    public func replacingRow(_ row: Int, with entries: [(column: Int, value: Double)]) -> SparseMatrix {
+        precondition(row < rows)
+        var replacement = [Int: Double]()
+        for e in entries { replacement[e.column] = e.value }
+        var starts = [Int](repeating: 0, count: columns + 1)
+        var newRows: [Int] = [], newValues: [Double] = []
+        newRows.reserveCapacity(nonzeroCount + entries.count)
+        newValues.reserveCapacity(nonzeroCount + entries.count)
+        for j in 0..<columns {
+            var placed = replacement[j] == nil
+            for p in columnStarts[j]..<columnStarts[j + 1] {
+                let i = rowIndices[p]
+                if !placed && i > row { newRows.append(row); newValues.append(replacement[j]!); placed = true }
+                if i == row { continue }
+                newRows.append(i)
+                newValues.append(values[p])
+            }
+            if !placed { newRows.append(row); newValues.append(replacement[j]!) }
+            starts[j + 1] = newRows.count
+        }
+        return SparseMatrix(rows: rows, columns: columns, columnStarts: starts, rowIndices: newRows, values: newValues)
+    }
+
     /// The entry A_ij (0 when not stored).
     public subscript(i: Int, j: Int) -> Double {
         for p in columnStarts[j]..<columnStarts[j + 1] where rowIndices[p] == i { return values[p] }

@@ -84,6 +84,16 @@ extension StationarySolver {
         var density: [Double], system: any LinearSystem
         var preconditionerSummary: String? = nil
         switch method {
+        case .direct where discretization.normalisationRow != nil:
+            // A Galerkin method's zero row (the test function 1) becomes ∫ρ = 1 itself.
+            let (row, entries) = discretization.normalisationRow!
+            let scale = max(operatorMatrix.infinityNorm, .leastNormalMagnitude) / max(entries.reduce(0) { $0 + abs($1.value) }, .leastNormalMagnitude)
+            var rhs = [Double](repeating: 0, count: operatorMatrix.rows)
+            rhs[row] = scale
+            let pinned = operatorMatrix.replacingRow(row, with: entries.map { ($0.column, $0.value * scale) })
+            system = try prepare(pinned, dimension: grid.dimension, refine: true, preconditioning: nil,
+                                 failureHint: "use fewer modes")
+            density = try system.solve(rhs, guess: nil)
         case .direct:
             (density, system) = try solvePinned(operatorMatrix, at: middle, dimension: grid.dimension, guess: nil, preconditioning: nil)
             let finite = density.filter(\.isFinite)

@@ -1,0 +1,359 @@
+import Foundation
+
+/// Spectral Galerkin discretization of an Ornstein–Uhlenbeck model (`LinearModel`) on the bounded
+/// box of `[grid]`, one `LegendreAxis` per axis: ρ(z) = Σ_n c_n Π_k φ_{n_k}(ξ_k), polynomials of
+/// degree < modes_k in each ξ_k = (z_k − mid_k)/half_k.
+///
+/// The equation is imposed in weak form: for every test function Ψ of the same space,
+///
+///     d/dt ∫ Ψ ρ = ∫ ∇Ψ · J(ρ) − ∮ Ψ J·n,   J = μρ − D∇ρ,
+///
+/// and the wall term vanishes on both kinds of wall — a reflecting wall's J·n = 0 is the natural
+/// condition of this form, an absorbing wall's test functions vanish on it (ρ = 0 is built into
+/// the basis, exactly). This gives M dc/dt = L c with the mass matrix M = ∫ΨΦ and L = ∫∇Ψ·J(Φ),
+/// both sums of Kronecker products of the banded one-axis matrices (sparse). Conservation is
+/// structural: the test function Ψ = 1 (all axes reflecting) has ∇Ψ = 0, so its row of L is
+/// exactly zero and d/dt ∫ρ = 0 to round-off, for the stationary solve (which replaces that row
+/// by ∫ρ = 1) and for every time step.
+///
+/// Why Legendre and not Chebyshev: the unweighted weak form is what makes zero flux natural and
+/// conservation exact, and in it only Legendre polynomials are orthogonal — Chebyshev
+/// polynomials would make every one-axis matrix dense (and their products with them); a Chebyshev
+/// tau method conserves mass only up to the tau residual.
+public struct LegendreDiscretization: Discretization {
+    public let linear: LinearModel
+    public var model: any DriftDiffusionModel { linear }
+    public let grid: Grid
+    public let modes: [Int]
+    let axes: [LegendreAxis]
+    let matrices: [LegendreAxis.Matrices]
+    /// Basis functions per axis, and the strides of the (row-major) coefficient tensor.
+    let sizes: [Int]
+    let strides: [Int]
+
+    public init(model: LinearModel, grid: Grid, modes: [Int]) throws {
+        let d = model.dimension
+        precondition(grid.dimension == d && modes.count == d)
+        guard modes.allSatisfy({ $0 >= 3 }) else {
+            throw FokkerPlanckError.badInput(file: nil, keyPath: "discretization.modes", line: nil,
+                                             message: "every legendre axis needs at least 3 modes, found \(modes)")
+        }
+        for axis in grid.axes where axis.boundary != .reflecting && axis.boundary != .absorbing {
+            throw FokkerPlanckError.badInput(file: nil, keyPath: "grid.boundary", line: nil,
+                message: "the legendre basis is for bounded axes with reflecting or absorbing walls; '\(axis.name)' is \(axis.boundary.rawValue)")
+        }
+        linear = model
+        self.grid = grid
+        self.modes = modes
+        axes = zip(grid.axes, modes).map { axis, n in
+            LegendreAxis(lower: axis.lower, upper: axis.upper, modes: n,
+                         lowerAbsorbing: axis.boundary == .absorbing, upperAbsorbing: axis.boundary == .absorbing)
+        }
+        matrices = axes.map { $0.matrices() }
+        sizes = axes.map(\.count)
+        var strides = [Int](repeating: 1, count: d)
+        for k in stride(from: d - 2, through: 0, by: -1) { strides[k] = strides[k + 1] * sizes[k + 1] }
+        self.strides = strides
+    }
+
+    public var stateCount: Int { sizes.reduce(1, *) }
+    var dimension: Int { grid.dimension }
+
+    /// The multi-index (positions in each axis' basis) of a flat state index.
+    func multiIndex(_ flat: Int) -> [Int] {
+        (0..<dimension).map { (flat / strides[$0]) % sizes[$0] }
+    }
+
+    // MARK: Operators
+
+    /// One Kronecker term c ⊗_k F_k of an operator.
+    typealias Term = (coefficient: Double, factors: [LegendreAxis.Banded])
+
+    /// The terms of L in ξ (the Jacobian Π half_k, common to L and M, left out of both). With
+    /// μ_a = β_a − Σ_b A_ab half_b ξ_b (β = −A(mid − centre)) and ∂_{z_a} = ∂_{ξ_a}/half_a:
+    ///
+    ///     L = Σ_a (β_a/h_a) G_a − Σ_ab (A_ab h_b/h_a) G_a X_b − Σ_ab (D_ab/(h_a h_b)) G_a Gᵀ_b
+    ///
+    /// where G_a puts the test derivative on axis a (∫φ′φ; with X_a on the same axis ∫φ′ξφ), X_b the
+    /// factor ξ_b, Gᵀ_b the trial derivative (∫φφ′; with G_b on the same axis the stiffness ∫φ′φ′),
+    /// and every other axis the mass ∫φφ.
+    func generatorTerms() -> [Term] {
+        let d = dimension
+        let h = axes.map(\.half)
+        let a = linear.driftMatrix, diffusion = linear.diffusionMatrix
+        let beta = (0..<d).map { i in -(0..<d).reduce(0) { $0 + a[i, $1] * (axes[$1].mid - linear.center[$1]) } }
+        func factors(_ pick: (Int) -> LegendreAxis.Banded?) -> [LegendreAxis.Banded] {
+            (0..<d).map { pick($0) ?? matrices[$0].mass }
+        }
+        var terms: [Term] = []
+        for i in 0..<d {
+            if beta[i] != 0 { terms.append((beta[i] / h[i], factors { $0 == i ? matrices[i].gradient : nil })) }
+            for j in 0..<d where a[i, j] != 0 {
+                let c = -a[i, j] * h[j] / h[i]
+                if i == j {
+                    terms.append((c, factors { $0 == i ? matrices[i].gradientPosition : nil }))
+                } else {
+                    terms.append((c, factors { $0 == i ? matrices[i].gradient : ($0 == j ? matrices[j].position : nil) }))
+                }
+            }
+            for j in 0..<d where diffusion[i, j] != 0 {
+                let c = -diffusion[i, j] / (h[i] * h[j])
+                if i == j {
+                    terms.append((c, factors { $0 == i ? matrices[i].stiffness : nil }))
+                } else {
+                    terms.append((c, factors { $0 == i ? matrices[i].gradient : ($0 == j ? matrices[j].gradientTransposed : nil) }))
+                }
+            }
+        }
+        return terms
+    }
+
+    /// Σ_t c_t ⊗_k F_{t,k}, assembled row by row.
+    func kronecker(_ terms: [Term]) -> SparseMatrix {
+        let d = dimension, n = stateCount
+        var builder = SparseRowBuilder(rows: n, columns: n, estimatedNonzeros: n * 9 * terms.count)
+        var index = [Int](repeating: 0, count: d)
+        for row in 0..<n {
+            for k in 0..<d { index[k] = (row / strides[k]) % sizes[k] }
+            for term in terms {
+                func visit(_ k: Int, _ column: Int, _ product: Double) {
+                    if k == d { builder.add(column: column, product); return }
+                    for entry in term.factors[k][index[k]] {
+                        visit(k + 1, column + entry.column * strides[k], product * entry.value)
+                    }
+                }
+                visit(0, 0, term.coefficient)
+            }
+            builder.endRow()
+        }
+        return builder.build()
+    }
+
+    public func assemble() -> SparseMatrix { kronecker(generatorTerms()) }
+
+    /// M = ⊗_k ∫φφ (in ξ, the Jacobian left out as in L).
+    public func massMatrix() -> SparseMatrix? { kronecker([(1, matrices.map(\.mass))]) }
+
+    /// Σ_n c_n Π_k v_k[n_k] for one vector per axis.
+    func contract(_ state: [Double], _ vectors: [[Double]]) -> Double {
+        var total = 0.0
+        for (flat, c) in state.enumerated() where c != 0 {
+            var product = c
+            for k in 0..<dimension {
+                product *= vectors[k][(flat / strides[k]) % sizes[k]]
+                if product == 0 { break }
+            }
+            total += product
+        }
+        return total
+    }
+
+    /// ∫ρ dz = Π half_k Σ_n c_n Π ∫φ_{n_k}: only φ_0 and φ_2 (and the vertex functions) have mass.
+    public func mass(of state: [Double]) -> Double {
+        jacobian * contract(state, matrices.map { $0.moments[0] })
+    }
+
+    var jacobian: Double { axes.reduce(1) { $0 * $1.half } }
+
+    /// The stationary solve replaces the (zero) row of the test function 1 by ∫ρ = 1 — a row with
+    /// 2^d non-zeros (φ_0 and φ_2 per axis); there is no such row, and no stationary state, when an
+    /// axis absorbs (the solver refuses those first).
+    public var normalisationRow: (row: Int, entries: [(column: Int, value: Double)])? {
+        guard axes.allSatisfy({ $0.labels.first == 0 }) else { return nil }
+        var entries: [(column: Int, value: Double)] = []
+        for flat in 0..<stateCount {
+            var product = jacobian
+            for k in 0..<dimension { product *= matrices[k].moments[0][(flat / strides[k]) % sizes[k]] }
+            if product != 0 { entries.append((flat, product)) }
+        }
+        return (0, entries)
+    }
+
+    // MARK: Fields on the output grid
+
+    /// Σ_n c_n Π φ_{n_k}(ξ_k) at the output grid's cell centres, with axis `derivative` (if any)
+    /// differentiated in z.
+    func evaluate(_ state: [Double], derivative: Int? = nil, on grid: Grid? = nil) -> [Double] {
+        let grid = grid ?? self.grid
+        let axes = self.axes
+        let evaluation = TensorEvaluation(grid: grid, sizes: sizes) { k, z, _, values in
+            let xi = (z - axes[k].mid) / axes[k].half
+            if k == derivative {
+                var slopes = [Double](repeating: 0, count: values.count)
+                axes[k].evaluate(xi, values: &slopes, derivatives: &values)
+                for i in values.indices { values[i] /= axes[k].half }
+            } else {
+                axes[k].evaluate(xi, values: &values)
+            }
+            return xi
+        }
+        return evaluation.evaluate(state)
+    }
+
+    public func density(of state: [Double]) -> [Double] { evaluate(state) }
+
+    /// J_a = μ_a ρ − Σ_b D_ab ∂_b ρ at the cell centres, from the expansion.
+    public func currents(of state: [Double]) -> [[Double]] {
+        let d = dimension
+        let rho = evaluate(state)
+        let slopes = (0..<d).map { evaluate(state, derivative: $0) }
+        var z = [Double](repeating: 0, count: d)
+        let drift = linear.driftMatrix, diffusion = linear.diffusionMatrix
+        return (0..<d).map { a in
+            (0..<grid.cellCount).map { c in
+                grid.centre(c, into: &z)
+                var mu = 0.0
+                for b in 0..<d { mu -= drift[a, b] * (z[b] - linear.center[b]) }
+                var j = mu * rho[c]
+                for b in 0..<d where diffusion[a, b] != 0 { j -= diffusion[a, b] * slopes[b][c] }
+                return j
+            }
+        }
+    }
+
+    /// The L² projection of a density given at the output grid's cell centres (midpoint rule on
+    /// the cells): M c = ∫Ψρ.
+    public func state(fromDensity density: [Double]) -> [Double] {
+        (try? project { point in
+            // Nearest cell centre's value (the sampled density is all there is).
+            var flat = 0
+            for k in 0..<dimension {
+                let axis = grid.axes[k]
+                let i = min(max(Int(((point[k] - axis.lower) / axis.spacing).rounded(.down)), 0), axis.cells - 1)
+                flat += i * grid.strides[k]
+            }
+            return density[flat]
+        }) ?? [Double](repeating: 0, count: stateCount)
+    }
+
+    /// M c = b, b_i = ∫Ψ_i f dz / Π half by a tensor Gauss–Legendre rule of `points` per axis
+    /// (sum factorization: f on the tensor nodes, contracted one axis at a time).
+    func project(points requested: Int? = nil, _ f: ([Double]) -> Double) throws -> [Double] {
+        let d = dimension
+        // Enough nodes to resolve a narrow initial peak, bounded to ~1e7 evaluations.
+        let budget = Int(pow(1e7, 1 / Double(d)))
+        let q = min(requested ?? max(4 * (modes.max() ?? 3), 200), budget)
+        let (nodes, weights) = LegendreAxis.gaussLegendre(q)
+        // Table per axis: table[k][p * q + node] = φ_p(ξ_node) w_node.
+        let tables: [[Double]] = axes.map { axis in
+            var table = [Double](repeating: 0, count: axis.count * q)
+            var values = [Double](repeating: 0, count: axis.count)
+            for (i, x) in nodes.enumerated() {
+                axis.evaluate(x, values: &values)
+                for p in 0..<axis.count { table[p * q + i] = values[p] * weights[i] }
+            }
+            return table
+        }
+        // f on the tensor nodes, row-major (axis 0 slowest).
+        var point = [Double](repeating: 0, count: d)
+        var values = [Double](repeating: 0, count: Int(pow(Double(q), Double(d))))
+        for flat in values.indices {
+            var rest = flat
+            for k in stride(from: d - 1, through: 0, by: -1) {
+                point[k] = axes[k].mid + axes[k].half * nodes[rest % q]
+                rest /= q
+            }
+            values[flat] = f(point)
+        }
+        // Contract axis k: shape (… sizes before k …, q, … q after …) → (…, sizes[k], …).
+        var shape = [Int](repeating: q, count: d)
+        for k in 0..<d {
+            let outer = shape[..<k].reduce(1, *), inner = shape[(k + 1)...].reduce(1, *)
+            var next = [Double](repeating: 0, count: outer * sizes[k] * inner)
+            for o in 0..<outer {
+                for p in 0..<sizes[k] {
+                    for i in 0..<q {
+                        let w = tables[k][p * q + i]
+                        if w == 0 { continue }
+                        let source = (o * q + i) * inner, target = (o * sizes[k] + p) * inner
+                        for r in 0..<inner { next[target + r] += w * values[source + r] }
+                    }
+                }
+            }
+            values = next
+            shape[k] = sizes[k]
+        }
+        let system = try DirectLinearSystem(massMatrix()!, ordering: .automatic, dimension: d, refine: true)
+        return try system.solve(values)
+    }
+
+    /// Gaussian and uniform initial densities are projected on the basis (L², by a tensor Gauss
+    /// rule); a delta has no projection and a file's samples would cost the spectral accuracy.
+    public func initialState(_ initial: EvolveSettings.InitialCondition) throws -> (state: [Double], startTime: Double) {
+        let d = dimension
+        switch initial {
+        case let .gaussian(mean, covariance):
+            let inverse = try covariance.inverse()
+            let scale = 1 / (pow(2 * Double.pi, Double(d) / 2) * abs(try covariance.determinant()).squareRoot())
+            let state = try project { z in
+                var q = 0.0
+                for i in 0..<d { for j in 0..<d { q += (z[i] - mean[i]) * inverse[i, j] * (z[j] - mean[j]) } }
+                return scale * exp(-0.5 * q)
+            }
+            return (state, 0)
+        case .uniform:
+            let volume = grid.axes.reduce(1.0) { $0 * $1.length }
+            return (try project(points: (modes.max() ?? 3) + 3) { _ in 1 / volume }, 0)
+        case .delta, .file:
+            throw FokkerPlanckError.badInput(file: nil, keyPath: "evolve.initial.type", line: nil,
+                message: "the legendre basis projects gaussian and uniform initial conditions; a delta has no projection and a file's samples would cost the spectral accuracy — give a narrow gaussian, or use type = \"finite-volume\"")
+        }
+    }
+
+    // MARK: Diagnostics and output
+
+    /// Mass, mean and covariance from the coefficients exactly (one-axis moments ∫ξ^m φ); the
+    /// minimum from the density on the output grid.
+    public func diagnostics(of state: [Double], density: [Double]) -> FrameDiagnostics {
+        let d = dimension
+        let m0 = matrices.map { $0.moments[0] }
+        let m1 = (0..<d).map { k in zip(matrices[k].moments[0], matrices[k].moments[1]).map { axes[k].mid * $0 + axes[k].half * $1 } }
+        let m2 = (0..<d).map { k in
+            (0..<sizes[k]).map { p -> Double in
+                let (mid, h) = (axes[k].mid, axes[k].half)
+                let mo = matrices[k].moments
+                return mid * mid * mo[0][p] + 2 * mid * h * mo[1][p] + h * h * mo[2][p]
+            }
+        }
+        let raw = contract(state, m0)
+        let mean = (0..<d).map { a in contract(state, (0..<d).map { $0 == a ? m1[$0] : m0[$0] }) / raw }
+        var covariance = [Double](repeating: 0, count: d * d)
+        for a in 0..<d {
+            for b in a..<d {
+                let second = contract(state, (0..<d).map { k in a == b ? (k == a ? m2[k] : m0[k]) : (k == a || k == b ? m1[k] : m0[k]) }) / raw
+                covariance[a * d + b] = second - mean[a] * mean[b]
+                covariance[b * d + a] = covariance[a * d + b]
+            }
+        }
+        return FrameDiagnostics(mass: jacobian * raw, mean: mean, covariance: covariance, minimum: density.min() ?? 0)
+    }
+
+    /// The expansion lives on the box itself: no mass outside it (a `width`-less marginal holds
+    /// its mass in the box), so no box warning.
+    public func axisMarginals(of state: [Double]) -> [AxisMarginal]? {
+        let mass = self.mass(of: state)
+        return grid.axes.map { _ in AxisMarginal(centre: 0, width: nil, coefficients: [mass]) }
+    }
+
+    public var spectralRecord: SpectralRecord? {
+        SpectralRecord(basis: Array(repeating: "legendre", count: dimension), modes: modes,
+                       attributes: [("spectral_lower", .doubles(axes.map(\.lower))), ("spectral_upper", .doubles(axes.map(\.upper)))],
+                       indices: (0..<stateCount).map { flat in multiIndex(flat).enumerated().map { axes[$0].labels[$1] } },
+                       expansion: "coefficients c_n of ρ(z) = Σ c_n Π φ_{n_k}(ξ_k), ξ_k = (2 z_k − lower_k − upper_k)/(upper_k − lower_k) (spectral_lower, spectral_upper); spectral_indices label φ: 0 → 1, 1 → ξ, −1 → (1 − ξ)/2, −2 → (1 + ξ)/2, k ≥ 2 → (P_k − P_{k−2})/√(2(2k − 1)) (P_k Legendre)")
+    }
+
+    public var unknownsAreCells: Bool { false }
+    public var resolution: [Int] { modes }
+
+    /// Half the modes per axis (nil below 6 modes).
+    public func coarsened() -> (any Discretization)? {
+        guard modes.allSatisfy({ $0 >= 6 }) else { return nil }
+        return try? LegendreDiscretization(model: linear, grid: grid, modes: modes.map { $0 / 2 })
+    }
+
+    public func shiftedPreconditioning() throws -> (any ShiftedPreconditioning)? { nil }
+
+    public var methodDescription: String {
+        "Legendre spectral Galerkin (modes \(modes.map(String.init).joined(separator: "×")), \(stateCount) coefficients; polynomials of degree < modes on the [grid] box, zero-flux walls in the weak form, absorbing walls in the basis)"
+    }
+}
