@@ -28,7 +28,9 @@ public enum StationaryOutput {
             method = "GMRES(\(problem.solver.krylov.restart)) on the generator with one cell pinned, preconditioned by the \(solution.preconditionerSummary ?? "separable inverse"), then normalised"
             krylovAttributes = [("iterations", .integer(krylov.iterations)), ("krylov_relative_residual", .double(krylov.relativeResidual))]
         } else {
-            method = "UMFPACK sparse LU (ordering \(stats.ordering)) of the generator with one cell pinned, then normalised"
+            method = solution.discretization.normalisationRow != nil
+                ? "UMFPACK sparse LU (ordering \(stats.ordering)) of the generator with its zero row (the test function 1) replaced by ∫ρ = 1"
+                : "UMFPACK sparse LU (ordering \(stats.ordering)) of the generator with one cell pinned, then normalised"
         }
         let solver = solution.discretization.methodDescription + "; " + method
         // From the discretization: for finite volumes the midpoint rule on the cells, for a
