@@ -121,10 +121,14 @@ final class LegendreDiscretizationTests: XCTestCase {
         let legendre = try LegendreDiscretization(model: model, grid: grid, modes: [24, 20])
         let (start, _) = try legendre.initialState(.gaussian(mean: [1, -0.5], covariance: Matrix([[0.3, 0.1], [0.1, 0.2]])))
         let m0 = legendre.mass(of: start)
-        // The projection of a Gaussian inside the box: mass 1 less its tails beyond the walls,
-        // Φ(−5.48) + Φ(−5.59) = 3.3e-8 (x: 3σ_x… the upper wall 5.48σ_x away; y: the lower 5.59σ_y).
-        let tails = 0.5 * erfc(3 / (0.6).squareRoot()) + 0.5 * erfc(2.5 / (0.4).squareRoot())
-        XCTAssertEqual(m0, 1 - tails, accuracy: 1e-10)
+        // The start is the Gaussian restricted to the box and renormalised (as finite volumes
+        // scale theirs; its tails beyond the walls, Φ(−5.48) + Φ(−5.59) = 3.3e-8, dropped), and
+        // its projection holds that mass up to the quadrature's round-off.
+        XCTAssertEqual(m0, 1, accuracy: 1e-13)
+        // A start with no mass in the box is refused, not divided by zero.
+        XCTAssertThrowsError(try legendre.initialState(.gaussian(mean: [20, 0], covariance: Matrix([[0.3, 0], [0, 0.2]]))))
+        // One too narrow for the tensor Gauss rule is refused rather than mis-projected.
+        XCTAssertThrowsError(try legendre.initialState(.gaussian(mean: [0, 0], covariance: Matrix([[1e-8, 0], [0, 0.2]]))))
         for scheme in [EvolveSettings.Scheme.crankNicolson, .bdf2, .implicitEuler] {
             var stepper = try TimeStepper(generator: legendre.assemble(), scheme: scheme, dt: 0.05, dimension: 2, mass: legendre.massMatrix())
             var state = start

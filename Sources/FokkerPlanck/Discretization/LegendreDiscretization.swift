@@ -111,7 +111,7 @@ public struct LegendreDiscretization: Discretization {
     /// Σ_t c_t ⊗_k F_{t,k}, assembled row by row.
     func kronecker(_ terms: [Term]) -> SparseMatrix {
         let d = dimension, n = stateCount
-        var builder = SparseRowBuilder(rows: n, columns: n, estimatedNonzeros: n * 9 * terms.count)
+        var builder = SparseRowBuilder(rows: n, columns: n, estimatedNonzeros: n * min(9 * terms.count, 5 * 5 * 5))
         var index = [Int](repeating: 0, count: d)
         for row in 0..<n {
             for k in 0..<d { index[k] = (row / strides[k]) % sizes[k] }
@@ -214,7 +214,8 @@ public struct LegendreDiscretization: Discretization {
     /// The L² projection of a density given at the output grid's cell centres (midpoint rule on
     /// the cells): M c = ∫Ψρ.
     public func state(fromDensity density: [Double]) -> [Double] {
-        (try? project { point in
+        do {
+            return try project { point in
             // Nearest cell centre's value (the sampled density is all there is).
             var flat = 0
             for k in 0..<dimension {
@@ -223,12 +224,22 @@ public struct LegendreDiscretization: Discretization {
                 flat += i * grid.strides[k]
             }
             return density[flat]
-        }) ?? [Double](repeating: 0, count: stateCount)
+            }
+        } catch {
+            // The mass matrix is symmetric positive definite: its LU cannot fail but for a bug.
+            preconditionFailure("the Legendre mass matrix did not factor: \(error)")
+        }
     }
 
     /// M c = b, b_i = ∫Ψ_i f dz / Π half by a tensor Gauss–Legendre rule of `points` per axis
     /// (sum factorization: f on the tensor nodes, contracted one axis at a time).
     func project(points requested: Int? = nil, _ f: ([Double]) -> Double) throws -> [Double] {
+        try projectWithMass(points: requested, f).state
+    }
+
+    /// `project`, and ∫f over the box by the same rule (the density's own mass in the box, which
+    /// the projection need not hold exactly: near an absorbing wall it cannot).
+    func projectWithMass(points requested: Int? = nil, _ f: ([Double]) -> Double) throws -> (state: [Double], mass: Double) {
         let d = dimension
         // Enough nodes to resolve a narrow initial peak, bounded to ~1e7 evaluations.
         let budget = Int(pow(1e7, 1 / Double(d)))
@@ -255,6 +266,12 @@ public struct LegendreDiscretization: Discretization {
             }
             values[flat] = f(point)
         }
+        var boxMass = 0.0
+        for (flat, v) in values.enumerated() where v != 0 {
+            var w = jacobian, rest = flat
+            for _ in 0..<d { w *= weights[rest % q]; rest /= q }
+            boxMass += w * v
+        }
         // Contract axis k: shape (… sizes before k …, q, … q after …) → (…, sizes[k], …).
         var shape = [Int](repeating: q, count: d)
         for k in 0..<d {
@@ -274,7 +291,19 @@ public struct LegendreDiscretization: Discretization {
             shape[k] = sizes[k]
         }
         let system = try DirectLinearSystem(massMatrix()!, ordering: .automatic, dimension: d, refine: true)
-        return try system.solve(values)
+        return (try system.solve(values), boxMass)
+    }
+
+    /// The projected state of a density scaled so that the density has mass 1 in the box, as finite
+    /// volumes scale their sampled start (a Gaussian's tails beyond the walls are not part of the
+    /// problem); refused without mass there.
+    func normalisedInBox(_ projection: (state: [Double], mass: Double)) throws -> [Double] {
+        let (state, mass) = projection
+        guard mass.isFinite, mass > 1e-12 else {
+            throw FokkerPlanckError.badInput(file: nil, keyPath: "evolve.initial", line: nil,
+                message: String(format: "the initial density has no mass in the [grid] box (%.3g after projection): move its mean inside the box", mass))
+        }
+        return state.map { $0 / mass }
     }
 
     /// Gaussian and uniform initial densities are projected on the basis (L², by a tensor Gauss
@@ -283,17 +312,28 @@ public struct LegendreDiscretization: Discretization {
         let d = dimension
         switch initial {
         case let .gaussian(mean, covariance):
+            // The tensor Gauss rule must resolve the Gaussian: nodes ~π·half/q apart near the
+            // middle of an axis, at most a quarter of the narrowest σ.
+            let narrowest = max(try covariance.symmetricEigenvalues().min() ?? 0, 0).squareRoot()
+            let widest = axes.map(\.half).max() ?? 1
+            let needed = Int((4 * Double.pi * widest / max(narrowest, .leastNormalMagnitude)).rounded(.up))
+            let budget = Int(pow(1e7, 1 / Double(d)))
+            guard needed <= budget else {
+                throw FokkerPlanckError.badInput(file: nil, keyPath: "evolve.initial.covariance", line: nil, message: String(format:
+                    "the initial Gaussian's narrowest σ = %.3g is too narrow to project on the legendre basis of this box (it would need %d quadrature nodes per axis, %d fit in %d-d); widen it, or use type = \"finite-volume\"",
+                    narrowest, needed, budget, d))
+            }
             let inverse = try covariance.inverse()
             let scale = 1 / (pow(2 * Double.pi, Double(d) / 2) * abs(try covariance.determinant()).squareRoot())
-            let state = try project { z in
+            let projection = try projectWithMass(points: max(needed, 4 * (modes.max() ?? 3), 200)) { z in
                 var q = 0.0
                 for i in 0..<d { for j in 0..<d { q += (z[i] - mean[i]) * inverse[i, j] * (z[j] - mean[j]) } }
                 return scale * exp(-0.5 * q)
             }
-            return (state, 0)
+            return (try normalisedInBox(projection), 0)
         case .uniform:
             let volume = grid.axes.reduce(1.0) { $0 * $1.length }
-            return (try project(points: (modes.max() ?? 3) + 3) { _ in 1 / volume }, 0)
+            return (try normalisedInBox(projectWithMass(points: (modes.max() ?? 3) + 3) { _ in 1 / volume }), 0)
         case .delta, .file:
             throw FokkerPlanckError.badInput(file: nil, keyPath: "evolve.initial.type", line: nil,
                 message: "the legendre basis projects gaussian and uniform initial conditions; a delta has no projection and a file's samples would cost the spectral accuracy — give a narrow gaussian, or use type = \"finite-volume\"")

@@ -49,6 +49,7 @@ public final class RationalKrylovExponential {
             let column = Array(basis[(j * n)..<((j + 1) * n)])
             w = try system.solve(mass.multiply(column))
             solves += 1
+            let before = cblas_dnrm2(Int32(n), w, 1)
             orthogonalizeCGS2(&w, against: basis, count: j + 1, coefficients: &scratch, scratch: &coefficients)
             for i in 0...j { h[i, j] = scratch[i] }
             let norm = cblas_dnrm2(Int32(n), w, 1)
@@ -63,7 +64,9 @@ public final class RationalKrylovExponential {
             for r in 0..<size { for c in 0..<size { generator[r, c] = ratio * ((r == c ? 1 : 0) - inverse[r, c]) } }
             let e = try generator.exponential()
             let u = (0..<size).map { beta * e[$0, 0] }
-            let invariant = norm <= 1e-14 * beta
+            // Invariant subspace: Z v_j lies in the basis (relative to its own size, not to ‖v‖), or
+            // the basis spans the whole space.
+            let invariant = norm <= 1e-14 * before || size == n
             if !previous.isEmpty || invariant {
                 var change = 0.0
                 for r in 0..<size { change += pow(u[r] - (r < previous.count ? previous[r] : 0), 2) }
