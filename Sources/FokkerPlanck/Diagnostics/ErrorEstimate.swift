@@ -76,14 +76,22 @@ public struct ErrorEstimate: Sendable {
                 factor = 1
             }
         }
-        density = first / factor
+        // A spectral method that can size its own tail (the last degrees of the expansion) uses
+        // that instead, capped by the difference (which bounds the half-mode run's error, and so,
+        // for a converging expansion, the fine one's).
+        var tail: Double? = nil
+        if ratio <= 1, let part = fine.discretization.truncationTail(of: fine.state) {
+            // ‖tail‖₁ / ‖ρ‖₁, as relativeL1(ρ, ρ − tail).
+            tail = Self.relativeL1(fine.density, zip(fine.density, part).map { $0 - $1 })
+        }
+        density = min(first / factor, tail ?? .infinity)
         let fineMoments = fine.discretization.diagnostics(of: fine.state, density: fine.density)
         let coarseMoments = coarse.discretization.diagnostics(of: coarse.state, density: coarse.density)
         mean = zip(fineMoments.mean, coarseMoments.mean).map { abs($0 - $1) }.max()! / factor
         covariance = zip(fineMoments.covariance, coarseMoments.covariance).map { abs($0 - $1) }.max()! / factor
         coarseCells = coarse.grid.shape
         coarseModes = coarse.discretization.unknownsAreCells ? nil : coarse.discretization.resolution
-        comparison = ratio <= 1 ? "difference from \(coarse.discretization.stateCount) coefficients"
+        comparison = ratio <= 1 ? (tail != nil ? "tail of the expansion (its last 4 degrees), moments from the difference from \(coarse.discretization.stateCount) coefficients" : "difference from \(coarse.discretization.stateCount) coefficients")
                                 : "Richardson, \(coarse.grid.shape.map(String.init).joined(separator: "×")) cells"
         self.order = order
         self.seconds = seconds

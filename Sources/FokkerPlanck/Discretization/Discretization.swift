@@ -53,6 +53,10 @@ public protocol Discretization: Sendable {
     /// conservation): the normalisation Σ_j entries_j c_j = 1. nil: the solver pins one unknown
     /// (`preferredPin`, or the middle one) to 1 and normalises afterwards.
     var normalisationRow: (row: Int, entries: [(column: Int, value: Double)])? { get }
+    /// The density (on the output grid) of the expansion's highest degrees alone — for a series
+    /// converging geometrically or faster, its size estimates the truncation error with no second
+    /// solve (nil: no such estimate; the error estimate compares with the half-resolution run).
+    func truncationTail(of state: [Double]) -> [Double]?
     /// The state of an evolution's initial condition and the time it starts at. Finite volumes
     /// sample the density on their cells (`InitialCondition.density(on:)`); a spectral method
     /// expands it in its basis (exactly, for a Gaussian) or refuses what it cannot expand.
@@ -125,6 +129,7 @@ public struct SpectralRecord: Sendable {
 extension Discretization {
     public var preferredPin: Int? { nil }
     public func massMatrix() -> SparseMatrix? { nil }
+    public func truncationTail(of state: [Double]) -> [Double]? { nil }
     public var normalisationRow: (row: Int, entries: [(column: Int, value: Double)])? { nil }
     public var spectralRecord: SpectralRecord? { nil }
     public func axisMarginals(of state: [Double]) -> [AxisMarginal]? { nil }

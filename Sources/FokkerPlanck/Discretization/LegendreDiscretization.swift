@@ -382,6 +382,20 @@ public struct LegendreDiscretization: Discretization {
                        expansion: "coefficients c_n of ρ(z) = Σ c_n Π φ_{n_k}(ξ_k), ξ_k = (2 z_k − lower_k − upper_k)/(upper_k − lower_k) (spectral_lower, spectral_upper); spectral_indices label φ: 0 → 1, 1 → ξ, −1 → (1 − ξ)/2, −2 → (1 + ξ)/2, k ≥ 2 → (P_k − P_{k−2})/√(2(2k − 1)) (P_k Legendre)")
     }
 
+    /// The coefficients with degree ≥ modes − 4 on some axis, evaluated. Measured on the default 2-d
+    /// problem at 32…96 modes: L1 1.8e-1, 1.1e-2, 2.4e-4, 1.8e-6, 5.2e-9 against true errors 1.0e-1,
+    /// 4.7e-3, 7.6e-5, 4.4e-7, 1.0e-9 — 1.7–5× above them, where the half-mode difference is the
+    /// half-mode run's own error (up to 1e7× above at 96).
+    public func truncationTail(of state: [Double]) -> [Double]? {
+        var tail = state
+        for flat in tail.indices {
+            let n = multiIndex(flat)
+            let top = (0..<dimension).contains { axes[$0].labels[n[$0]] >= modes[$0] - 4 }
+            if !top { tail[flat] = 0 }
+        }
+        return evaluate(tail)
+    }
+
     public var unknownsAreCells: Bool { false }
     public var resolution: [Int] { modes }
 
