@@ -19,7 +19,7 @@ transient with the exponential integrator, and Langevin on a ring (Fourier × He
 its Boltzmann density. References computed here with SciPy, independently of the Swift code.
 
 Usage: figures.py --fpsolve BIN [--out DIR]. Writes DIR/sgd-momentum-p1.png,
-DIR/sgd-momentum-p2.png and DIR/spectral-convergence.png and prints their paths.
+DIR/sgd-momentum-p2.png and DIR/spectral-convergence.png (Hermite, Fourier × Hermite, Legendre) and prints their paths.
 Run by `make test` (headless, Agg backend), so the pictures are always made from current output.
 """
 import argparse
@@ -151,7 +151,7 @@ def spectral_convergence_figure(fpsolve, workdir, out):
         subprocess.run([fpsolve, command, str(problem), "-o", str(h5), "--quiet", "--modes", modes, *extra], check=True, capture_output=True)
         return xr.open_dataset(h5)
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    fig, axes = plt.subplots(1, 4, figsize=(20, 4.2))
     # (a) OU stationary, Hermite basis of per-axis scale 1.15 σ: the Mehler series' tail.
     ou = ROOT / "grids" / "ou2d.toml"
     spec = tomllib.loads(ou.read_text())["model"]
@@ -201,6 +201,27 @@ def spectral_convergence_figure(fpsolve, workdir, out):
             errors_c.append(max(np.abs(ds["density"].values - exact).max() / exact.max(), 1e-17))
     axes[2].semilogy(modes_c, errors_c, "^-", color="C2")
     axes[2].set(title="Langevin ring, U = cos x (Fourier × Hermite)", xlabel="Fourier modes (8 Hermite)", ylabel="max |ρ − Boltzmann| / max ρ")
+    # (d) Bounded axes: Legendre Galerkin on a box that cuts the Gaussian at 1.4–2.8σ (reflecting
+    # walls, zero flux only in the weak form), against the box-restricted Gaussian.
+    from scipy.special import erf
+    box = ROOT / "validation" / "problems" / "truncated-ou2d.toml"
+    spec_d = tomllib.loads(box.read_text())
+    lower, upper = spec_d["grid"]["lower"], spec_d["grid"]["upper"]
+    rate, noise, centre = np.diag(spec_d["model"]["drift_matrix"]), np.diag(spec_d["model"]["diffusion"]), spec_d["model"]["center"]
+    modes_d, errors_d = [4, 8, 12, 16, 20, 24, 28], []
+    for m in modes_d:
+        with run("solve", box, f"{m},{m}", "--set", 'discretization.type="spectral"',
+                 "--set", 'discretization.basis=["legendre", "legendre"]') as ds:
+            exact = 1.0
+            for k, name in enumerate(["x", "y"]):
+                z = ds[name].values
+                w = np.sqrt(rate[k] / (2 * noise[k]))
+                norm = np.sqrt(np.pi * noise[k] / (2 * rate[k])) * (erf(w * (upper[k] - centre[k])) - erf(w * (lower[k] - centre[k])))
+                exact = np.multiply.outer(exact, np.exp(-rate[k] * (z - centre[k]) ** 2 / (2 * noise[k])) / norm) if k else np.exp(-rate[k] * (z - centre[k]) ** 2 / (2 * noise[k])) / norm
+            h = np.prod([ds[name].values[1] - ds[name].values[0] for name in ["x", "y"]])
+            errors_d.append(max(np.abs(ds["density"].values - exact).sum() * h, 1e-17))
+    axes[3].semilogy(modes_d, errors_d, "d-", color="C3")
+    axes[3].set(title="OU cut by a reflecting box (Legendre Galerkin)", xlabel="modes per axis", ylabel="L1 error of ρ")
     for axis in axes:
         axis.grid(True, which="both", alpha=0.3)
     fig.suptitle("Spectral convergence: error against modes (straight lines: exponential)")
@@ -211,9 +232,10 @@ def spectral_convergence_figure(fpsolve, workdir, out):
     print("spectral convergence: OU stationary " + " ".join(f"{m}:{e:.1e}" for m, e in zip(modes_a, errors_a)))
     print("spectral convergence: OU transient " + " ".join(f"{m}:{e:.1e}" for m, e in zip(modes_b, errors_b)))
     print("spectral convergence: Langevin ring " + " ".join(f"{m}:{e:.1e}" for m, e in zip(modes_c, errors_c)))
+    print("spectral convergence: Legendre box " + " ".join(f"{m}:{e:.1e}" for m, e in zip(modes_d, errors_d)))
     # Exponential convergence, checked: every sweep falls at every step and by orders of
-    # magnitude overall (measured: ×280, ×5700, ×1.5e10).
-    for name, errors in [("OU stationary", errors_a), ("OU transient", errors_b), ("Langevin ring", errors_c)]:
+    # magnitude overall (measured: ×280, ×5700, ×1.5e10, Legendre box ×7e12).
+    for name, errors in [("OU stationary", errors_a), ("OU transient", errors_b), ("Langevin ring", errors_c), ("Legendre box", errors_d)]:
         if any(fine >= coarse for coarse, fine in zip(errors, errors[1:])) or errors[-1] > errors[0] / 100:
             raise RuntimeError(f"spectral convergence: the {name} errors do not fall geometrically: {errors}")
     return path
