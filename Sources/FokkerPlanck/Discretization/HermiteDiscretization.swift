@@ -508,6 +508,15 @@ public struct HermiteDiscretization: Discretization {
                        expansion: "coefficients a_n of ρ_ξ = Σ a_n Π ψ_{n_i}(ξ_i), ψ_k = He_k e^{−ξ²/2}/(√(2π) √k!), ξ = T⁻¹(z − centre), T = spectral_transform (row-major); ρ(z) = ρ_ξ / |det T|")
     }
 
+    /// The coefficients of the top 4 total degrees, evaluated: the expansion's tail, whose size
+    /// estimates the truncation error (the truncated system gives the exact coefficients up to
+    /// its degree, so what is missing is the series beyond it).
+    public func truncationTail(of state: [Double]) -> [Double]? {
+        let degree = (modes.max() ?? 1) - 1
+        guard degree >= 6 else { return nil }
+        return evaluate(zip(indices, state).compactMap { n, a in n.reduce(0, +) > degree - 4 ? (n, a / jacobian) : nil })
+    }
+
     public var unknownsAreCells: Bool { false }
     public var resolution: [Int] { modes }
 
