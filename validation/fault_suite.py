@@ -604,6 +604,8 @@ REGRESSIONS = [
          exit=2, stderr=["discretization.basis", "positive definite diffusion"]),
     dict(name="spectral-legendre-center-refused", argv=spectral("solve", "ou2d.toml", "8,8", "--set", "discretization.center=[0.0, 0.0]", basis=["legendre", "legendre"]),
          exit=2, stderr=["discretization.center", "hermite"]),
+    dict(name="spectral-legendre-4d-too-many-coefficients", argv=spectral("solve", "ou4d.toml", "16,16,16,16", basis=["legendre"] * 4),
+         exit=2, stderr=["discretization.modes", "6.55e+04 Legendre coefficients in 4-d", "4e+04"]),
     dict(name="spectral-legendre-delta-start-refused", argv=spectral("evolve", "ou2d-transient.toml", "16,16", "--set", 'evolve.initial={ type = "delta", at = [0.0, 0.0] }', basis=["legendre", "legendre"]),
          exit=2, stderr=["evolve.initial.type", "legendre"]),
     dict(name="spectral-langevin-ring-solves", argv=spectral("solve", RING, "33,12", basis=["fourier", "hermite"]),
