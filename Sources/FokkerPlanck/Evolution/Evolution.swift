@@ -82,6 +82,8 @@ public struct EvolutionSummary: Sendable {
     public let seconds: Double
     /// GMRES iterations over all steps (0 with the direct solver).
     public var krylovIterations = 0
+    /// How the steps were taken (`TimeStepper.integratorDescription`), for the `solver` attribute.
+    public var integrator = ""
 }
 
 /// A time evolution: operator, initial density and time grid; `run` steps and hands frames to
@@ -174,7 +176,7 @@ public struct Evolution {
         return EvolutionSummary(outcome: outcome, framesWritten: written, steps: stepper.steps, dt: dt,
                                 finalTime: startTime + Double(stepper.steps) * dt, mostNegativeDensity: mostNegative,
                                 massDrift: drift, factorization: stepper.statistics, seconds: seconds(since: start),
-                                krylovIterations: stepper.krylovIterations)
+                                krylovIterations: stepper.krylovIterations, integrator: stepper.integratorDescription)
     }
 }
 

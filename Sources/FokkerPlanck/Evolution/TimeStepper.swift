@@ -19,8 +19,8 @@ import Foundation
 /// at most 1e-12 — so that the mass, conserved only up to the solve's accuracy, drifts by ~1e-12
 /// per step, far inside the evolution's 1e-9 check.
 public struct TimeStepper {
-    /// The `ordering` of the statistics when exp(τL) is applied as a tensor product (which the
-    /// writer names in the output's `solver` attribute).
+    /// The `ordering` of the statistics when exp(τL) is applied as a tensor product (the run's
+    /// summary line; the output's `solver` attribute takes `integratorDescription`).
     public static let tensorExponentialOrdering = "none (exp(τL) as a tensor product of 1-d exponentials)"
 
     /// The step systems' relative residual is at most this, whatever `[solve] tolerance` says.
@@ -125,6 +125,27 @@ public struct TimeStepper {
         statistics.ordering = kronecker != nil ? Self.tensorExponentialOrdering : "none (Krylov exp(τL))"
         return statistics
     }
+    /// How a step is taken, for the output's `solver` attribute: the scheme and what it solves
+    /// or applies, with a mass matrix M where the discretization has one.
+    public var integratorDescription: String {
+        let identity = mass == nil ? "I" : "M"
+        switch scheme {
+        case .exponential:
+            if kronecker != nil {
+                return "exp(τL)ρ once per frame, exactly, as the tensor product of the 1-d exponentials of L's Kronecker-sum factors"
+            }
+            if rational != nil {
+                return "exp(τM⁻¹L)c once per frame by shift-and-invert Krylov (one LU of M − γL, γ = τ/10; tolerance 1e-11 per frame, ∫ρ restored)"
+            }
+            return "exp(τL)ρ once per frame by a Krylov (Arnoldi) exponential with error control (tolerance 1e-14)"
+        default:
+            let linear = main is KrylovLinearSystem
+                ? "GMRES on \(identity) − cΔt L preconditioned by the exact inverse of its separable part"
+                : "one UMFPACK LU of \(identity) − cΔt L"
+            return "\(scheme.rawValue) steps with " + linear
+        }
+    }
+
     /// GMRES iterations over all steps (iterative solver only).
     public var krylovIterations: Int { (main?.krylov?.iterations ?? 0) + (starter?.krylov?.iterations ?? 0) }
 

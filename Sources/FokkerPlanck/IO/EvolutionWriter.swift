@@ -170,14 +170,11 @@ public final class EvolutionWriter: EvolutionObserver {
     private func writeRoot(_ summary: EvolutionSummary?, complete: Bool) throws {
         let stats = summary?.factorization ?? FactorizationStatistics()
         let settings = problem.evolve
-        let linear = problem.solver.method == .iterative
-            ? "GMRES on I − cΔt L preconditioned by the exact inverse of its separable part"
-            : "one UMFPACK LU of I − cΔt L"
-        let exponential = stats.ordering == TimeStepper.tensorExponentialOrdering
-            ? "; exp(τL)ρ once per frame, exactly, as the tensor product of the 1-d exponentials of L's Kronecker-sum factors"
-            : "; exp(τL)ρ once per frame by a Krylov (Arnoldi) exponential with error control (tolerance 1e-14)"
-        let solver = discretization.methodDescription + (settings?.scheme == .exponential
-            ? exponential : "; \(settings?.scheme.rawValue ?? "") steps with " + linear)
+        // The stepper's own account once the run has one (it knows the mass matrix and which
+        // exponential it used); before that (a partial file's first write), the scheme's name.
+        let integrator = summary?.integrator ?? ""
+        let solver = discretization.methodDescription + "; "
+            + (integrator.isEmpty ? "\(settings?.scheme.rawValue ?? "") scheme" : integrator)
         var root = StationaryOutput.commonAttributes(problem: problem, solver: solver, factorization: stats)
         root.append(("discretization", .string(problem.discretizationSettings.typeName)))
         if let record = discretization.spectralRecord { root += StationaryOutput.spectralAttributes(record) }
