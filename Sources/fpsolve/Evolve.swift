@@ -102,7 +102,7 @@ struct Evolve: ParsableCommand {
                 "estimated_error_at_time": estimator?.worst.map { $0.at as Any } ?? NSNull(),
                 "error_estimate_seconds": estimator.map { $0.seconds as Any } ?? NSNull(),
             ]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            print(try jsonText(object))
         } else if !quiet {
             print("""
                 \(problem.title.printable)

@@ -106,3 +106,18 @@ enum Terminal {
         if stderrIsTerminal { error(message) }
     }
 }
+
+/// One JSON object as text, with non-finite numbers written as null (JSON has no NaN or ∞, and
+/// JSONSerialization refuses them — a diagnostic that overflowed must not cost the summary).
+func jsonText(_ object: [String: Any]) throws -> String {
+    func clean(_ value: Any) -> Any {
+        switch value {
+        case let number as Double: return number.isFinite ? number : NSNull()
+        case let array as [Any]: return array.map(clean)
+        case let dictionary as [String: Any]: return dictionary.mapValues(clean)
+        default: return value
+        }
+    }
+    let data = try JSONSerialization.data(withJSONObject: clean(object), options: [.sortedKeys])
+    return String(decoding: data, as: UTF8.self)
+}

@@ -114,8 +114,7 @@ struct Solve: ParsableCommand {
             object["krylov_relative_residual"] = krylov.relativeResidual
             object["preconditioner"] = solution.preconditionerSummary ?? ""
         }
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-        return String(decoding: data, as: UTF8.self)
+        return try jsonText(object)
     }
 }
 

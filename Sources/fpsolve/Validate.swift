@@ -119,6 +119,6 @@ struct Validate: ParsableCommand {
         }
         let failed = results.filter { !$0.passed }.count
         let object: [String: Any] = ["passed": results.count - failed, "failed": failed, "cases": cases]
-        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        return try jsonText(object)
     }
 }

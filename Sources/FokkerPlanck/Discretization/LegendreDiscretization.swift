@@ -42,6 +42,11 @@ public struct LegendreDiscretization: Discretization {
             throw FokkerPlanckError.badInput(file: nil, keyPath: "grid.boundary", line: nil,
                 message: "the legendre basis is for bounded axes with reflecting or absorbing walls; '\(axis.name)' is \(axis.boundary.rawValue)")
         }
+        for axis in grid.axes where !(max(abs(axis.lower), abs(axis.upper)) < 1e100) {
+            // The moments square the coordinates: beyond this they overflow to ∞ and NaN.
+            throw FokkerPlanckError.badInput(file: nil, keyPath: "grid.lower", line: nil,
+                message: "the legendre basis needs box coordinates below 1e100 in size (its moments square them); '\(axis.name)' spans [\(axis.lower), \(axis.upper)]")
+        }
         linear = model
         self.grid = grid
         self.modes = modes
@@ -316,11 +321,12 @@ public struct LegendreDiscretization: Discretization {
             // middle of an axis, at most a quarter of the narrowest σ.
             let narrowest = max(try covariance.symmetricEigenvalues().min() ?? 0, 0).squareRoot()
             let widest = axes.map(\.half).max() ?? 1
-            let needed = Int((4 * Double.pi * widest / max(narrowest, .leastNormalMagnitude)).rounded(.up))
+            let neededNodes = 4 * Double.pi * widest / max(narrowest, .leastNormalMagnitude)
+            let needed = neededNodes < 1e9 ? Int(neededNodes.rounded(.up)) : Int(1e9)
             let budget = Int(pow(1e7, 1 / Double(d)))
             guard needed <= budget else {
                 throw FokkerPlanckError.badInput(file: nil, keyPath: "evolve.initial.covariance", line: nil, message: String(format:
-                    "the initial Gaussian's narrowest σ = %.3g is too narrow to project on the legendre basis of this box (it would need %d quadrature nodes per axis, %d fit in %d-d); widen it, or use type = \"finite-volume\"",
+                    "the initial Gaussian's narrowest σ = %.3g is too narrow to project on the legendre basis of this box (it would need %ld quadrature nodes per axis, %ld fit in %ld-d); widen it, or use type = \"finite-volume\"",
                     narrowest, needed, budget, d))
             }
             let inverse = try covariance.inverse()

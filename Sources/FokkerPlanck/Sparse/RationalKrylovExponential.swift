@@ -20,11 +20,18 @@ public final class RationalKrylovExponential {
     public var tolerance = 1e-11
     public var maximumBasis = 80
     let mass: SparseMatrix
+    let generator: SparseMatrix
     let system: DirectLinearSystem
     public private(set) var solves = 0
 
-    public init(generator: SparseMatrix, mass: SparseMatrix, time: Double) throws {
+    public convenience init(generator: SparseMatrix, mass: SparseMatrix, time: Double) throws {
+        try self.init(generator: generator, mass: mass, time: time, depth: 0)
+    }
+
+    private init(generator: SparseMatrix, mass: SparseMatrix, time: Double, depth: Int) throws {
         self.time = time
+        self.depth = depth
+        self.generator = generator
         shift = time / 10
         self.mass = mass
         system = try DirectLinearSystem(mass.combined(1, generator, -shift), ordering: .automatic, dimension: 1, refine: false)
@@ -32,8 +39,30 @@ public final class RationalKrylovExponential {
 
     public var statistics: FactorizationStatistics { system.statistics }
 
-    /// exp(τA) v.
+    /// exp(τA) as exp(½τA)², when the basis for τ does not converge (observed at some frame
+    /// intervals, e.g. 64² Legendre modes at τ = 4 and 5 but not 4.5): created when first needed,
+    /// down to τ/64.
+    private var halves: RationalKrylovExponential?
+    private let depth: Int
+
+    /// exp(τA) v, halving τ (up to 6 times) where the Krylov basis does not converge.
     public func apply(_ v: [Double]) throws -> [Double] {
+        do {
+            return try applyOnce(v)
+        } catch let error as NotConverged {
+            guard depth < 6 else {
+                throw FokkerPlanckError.solverFailed(String(format: "the shift-and-invert Krylov exponential did not converge in %d vectors even at τ = %g; use scheme = \"bdf2\"", error.vectors, time))
+            }
+            if halves == nil {
+                halves = try RationalKrylovExponential(generator: generator, mass: mass, time: time / 2, depth: depth + 1)
+            }
+            return try halves!.apply(halves!.apply(v))
+        }
+    }
+
+    private struct NotConverged: Error { let vectors: Int }
+
+    private func applyOnce(_ v: [Double]) throws -> [Double] {
         let n = v.count
         let beta = cblas_dnrm2(Int32(n), v, 1)
         guard beta > 0 else { return v }
@@ -74,9 +103,7 @@ public final class RationalKrylovExponential {
             }
             previous = u
             if converged >= 2 || invariant || j == m - 1 {
-                guard converged >= 2 || invariant else {
-                    throw FokkerPlanckError.solverFailed(String(format: "the shift-and-invert Krylov exponential did not converge in %d vectors; use scheme = \"crank-nicolson\"", m))
-                }
+                guard converged >= 2 || invariant else { throw NotConverged(vectors: m) }
                 var result = [Double](repeating: 0, count: n)
                 basis.withUnsafeBufferPointer { b in
                     cblas_dgemv(CblasRowMajor, CblasTrans, Int32(size), Int32(n), 1, b.baseAddress, Int32(n), u, 1, 0, &result, 1)
