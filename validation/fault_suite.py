@@ -611,6 +611,11 @@ REGRESSIONS = [
          exit=2, stderr=["discretization.center", "hermite"]),
     dict(name="spectral-legendre-4d-too-many-coefficients", argv=spectral("solve", "ou4d.toml", "16,16,16,16", basis=["legendre"] * 4),
          exit=2, stderr=["discretization.modes", "6.55e+04 Legendre coefficients in 4-d", "4e+04"]),
+    dict(name="spectral-evolve-coefficients-count-toward-disk", argv=spectral("evolve", "ou2d-transient.toml", "387,387", "--cells", "4,4", "--frames", "100000",
+                                                                               "--dt", "0.00002", basis=["legendre", "legendre"]),
+         exit=2, stderr=["the output needs about", "free", "modes"],
+         # 112 GiB of coefficients: only where that does not fit (else the run would start writing).
+         only_if=(shutil.disk_usage(tempfile.gettempdir()).free < 100 * 2**30, "more than 100 GiB free: the output would fit")),
     dict(name="spectral-legendre-delta-start-refused", argv=spectral("evolve", "ou2d-transient.toml", "16,16", "--set", 'evolve.initial={ type = "delta", at = [0.0, 0.0] }', basis=["legendre", "legendre"]),
          exit=2, stderr=["evolve.initial.type", "legendre"]),
     dict(name="spectral-langevin-ring-solves", argv=spectral("solve", RING, "33,12", basis=["fourier", "hermite"]),

@@ -99,9 +99,13 @@ public final class EvolutionWriter: EvolutionObserver {
     /// About the bytes an evolution output takes: every field of every frame, uncompressed (an
     /// upper bound for the deflated HDF5 frames), in the HDF5 file (2d + 2 values a cell) and in
     /// the sidecar (8: density, potential, two 3-vectors), plus per-frame scalars and metadata.
+    /// A spectral run also stores its coefficients every frame (and their multi-indices once):
+    /// at most Π modes of them — 387² modes on a 4×4 output grid is 1.2 MB a frame, whatever the cells.
     public static func estimatedBytes(problem: Problem, frames: Int) -> Double {
         let values = Double(2 * problem.grid.dimension + 2) + 8
-        return Double(frames) * (values * 8 * Double(problem.grid.cellCount) + 8192) + 1_048_576
+        let coefficients = problem.spectralCoefficientBound
+        return Double(frames) * (values * 8 * Double(problem.grid.cellCount) + 8 * coefficients + 8192)
+            + 8 * Double(problem.grid.dimension) * coefficients + 1_048_576
     }
 
     /// The (time, …) dataset `name`, created at its first frame with the time scale and one

@@ -66,7 +66,7 @@ public struct OutputTarget: Sendable {
         if statvfs(directory, &space) == 0 {
             let available = Double(space.f_bavail) * Double(space.f_frsize)
             if estimatedBytes > available {
-                throw refuse(String(format: "the output needs about %@ but %@ has only %@ free; use fewer cells or frames, or another directory",
+                throw refuse(String(format: "the output needs about %@ but %@ has only %@ free; use fewer cells, modes or frames, or another directory",
                                     Self.bytesDescription(estimatedBytes), directory.printable, Self.bytesDescription(available)))
             }
         }

@@ -111,7 +111,8 @@ public enum StationaryOutput {
     /// fewer), plus attributes and metadata.
     public static func estimatedBytes(problem: Problem) -> Double {
         let values = Double(2 * problem.grid.dimension + 4) + 9
-        return values * 8 * Double(problem.grid.cellCount) + 1_048_576
+        // Plus a spectral state's coefficients and their multi-indices.
+        return values * 8 * Double(problem.grid.cellCount) + 8 * Double(problem.grid.dimension + 1) * problem.spectralCoefficientBound + 1_048_576
     }
 
     /// The root attributes of a spectral state: its basis and modes per axis, and the basis' own.

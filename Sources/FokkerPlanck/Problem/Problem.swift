@@ -131,6 +131,13 @@ public enum DiscretizationSettings: Sendable, Equatable {
 }
 
 extension Problem {
+    /// An upper bound on a spectral state's coefficient count (Π modes; a Hermite total-degree set
+    /// keeps fewer), 0 for finite volumes — for the output-size estimates.
+    public var spectralCoefficientBound: Double {
+        guard case let .spectral(_, modes, _, _) = discretizationSettings else { return 0 }
+        return modes.reduce(1.0) { $0 * Double($1) }
+    }
+
     /// The discretization the problem asks for, on `grid` (default: its own `[grid]`; a validation
     /// study passes its resolutions). `[grid]` is the output grid of a spectral method. Callers
     /// never name a concrete scheme.
