@@ -183,6 +183,9 @@ extension ErrorEstimate {
         do {
             estimate = try solver.estimateError(of: solution)
         } catch {
+            guard solution.discretization.unknownsAreCells else {
+                return (nil, ["no error estimate: the solve at half the modes failed (\(error)); an expansion that short does not hold the density, so this one may not either: check it with more modes"])
+            }
             return (nil, ["no error estimate: the solve on the grid coarsened by two failed (\(error)); a grid that coarse does not resolve the density, so this one may not either: check it on a finer grid"])
         }
         let spectral = !solution.discretization.unknownsAreCells
