@@ -56,28 +56,6 @@ public struct SparseMatrix: Sendable, Equatable {
         (0..<columns).map { j in (columnStarts[j]..<columnStarts[j + 1]).reduce(0) { $0 + values[$1] } }
     }
 
-    /// The same matrix with row `row` replaced by `value` · e_row (only the diagonal entry left).
-    public func replacingRow(_ row: Int, withDiagonal value: Double) -> SparseMatrix {
-        precondition(rows == columns && row < rows)
-        var starts = [Int](repeating: 0, count: columns + 1)
-        var newRows: [Int] = [], newValues: [Double] = []
-        newRows.reserveCapacity(nonzeroCount)
-        newValues.reserveCapacity(nonzeroCount)
-        for j in 0..<columns {
-            var placed = false
-            for p in columnStarts[j]..<columnStarts[j + 1] {
-                let i = rowIndices[p]
-                if j == row && !placed && i > row { newRows.append(row); newValues.append(value); placed = true }
-                if i == row { continue }
-                newRows.append(i)
-                newValues.append(values[p])
-            }
-            if j == row && !placed { newRows.append(row); newValues.append(value) }
-            starts[j + 1] = newRows.count
-        }
-        return SparseMatrix(rows: rows, columns: columns, columnStarts: starts, rowIndices: newRows, values: newValues)
-    }
-
     /// α I + β A for a square A, with every diagonal entry stored (inserted where A has none).
     public func shifted(identity alpha: Double, plus beta: Double) -> SparseMatrix {
         precondition(rows == columns)

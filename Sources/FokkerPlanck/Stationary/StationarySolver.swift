@@ -87,22 +87,17 @@ extension StationarySolver {
         case .direct where discretization.normalisationRow != nil:
             // A Galerkin method's zero row (the test function 1) becomes ∫ρ = 1 itself.
             let (row, entries) = discretization.normalisationRow!
-            let scale = max(operatorMatrix.infinityNorm, .leastNormalMagnitude) / max(entries.reduce(0) { $0 + abs($1.value) }, .leastNormalMagnitude)
-            var rhs = [Double](repeating: 0, count: operatorMatrix.rows)
-            rhs[row] = scale
-            let pinned = operatorMatrix.replacingRow(row, with: entries.map { ($0.column, $0.value * scale) })
-            system = try prepare(pinned, dimension: grid.dimension, refine: true, preconditioning: nil,
-                                 failureHint: "use fewer modes")
-            density = try system.solve(rhs, guess: nil)
+            (density, system) = try solvePinned(operatorMatrix, pin: Self.normalisationPin(operatorMatrix, row: row, entries: entries),
+                                                dimension: grid.dimension, guess: nil, preconditioning: nil)
         case .direct:
-            (density, system) = try solvePinned(operatorMatrix, at: middle, dimension: grid.dimension, guess: nil, preconditioning: nil)
+            (density, system) = try solvePinned(operatorMatrix, pin: Self.cellPin(operatorMatrix, middle), dimension: grid.dimension, guess: nil, preconditioning: nil)
             let finite = density.filter(\.isFinite)
             let peak = finite.map(abs).max() ?? .infinity
             if finite.count < density.count || peak > 1e200 {
                 // ρ at the middle cell is negligible against the maximum: pin where ρ is largest.
                 let magnitude = density.map { $0.isFinite ? abs($0) : Double.infinity }
                 let top = magnitude.indices.max { magnitude[$0] < magnitude[$1] }!
-                (density, system) = try solvePinned(operatorMatrix, at: top, dimension: grid.dimension, guess: nil, preconditioning: nil)
+                (density, system) = try solvePinned(operatorMatrix, pin: Self.cellPin(operatorMatrix, top), dimension: grid.dimension, guess: nil, preconditioning: nil)
             }
         case .iterative:
             guard let provider = try discretization.shiftedPreconditioning() else {
@@ -112,7 +107,7 @@ extension StationarySolver {
             let guess = provider.stationaryGuess
             let top = guess.map { g in g.indices.max { g[$0] < g[$1] }! } ?? middle
             let start = guess.flatMap { g in g[top] > 0 ? g.map { $0 / g[top] } : nil }
-            (density, system) = try solvePinned(operatorMatrix, at: top, dimension: grid.dimension, guess: start,
+            (density, system) = try solvePinned(operatorMatrix, pin: Self.cellPin(operatorMatrix, top), dimension: grid.dimension, guess: start,
                                                 preconditioning: { (provider, 0, 1) })
             preconditionerSummary = provider.preconditionerSummary
         }
@@ -138,26 +133,33 @@ extension StationarySolver {
                                   assemblySeconds: assemblySeconds, solveSeconds: solveSeconds)
     }
 
-    /// Prepares L with row `cell` replaced by |L_cc| e_cell (factored, or preconditioned for GMRES
-    /// with the generator's own preconditioner) and solves for ρ with ρ_cell = 1.
-    private func solvePinned(_ operatorMatrix: SparseMatrix, at cell: Int, dimension: Int, guess: [Double]?,
-                             preconditioning: (() throws -> (any ShiftedPreconditioning, alpha: Double, beta: Double))?)
-        throws -> ([Double], any LinearSystem) {
-        let (pinned, rhs) = Self.pinnedSystem(operatorMatrix, at: cell)
-        let system = try prepare(pinned, dimension: dimension, refine: true, preconditioning: preconditioning,
-                                 failureHint: "raise [solve] max_iterations or use fewer cells")
-        return (try system.solve(rhs, guess: guess), system)
-    }
+    /// The equation that replaces row `row` of L: Σ entries_j ρ_j = scale, its coefficients
+    /// already multiplied by `scale` so that the row is scaled like its neighbours.
+    typealias Pin = (row: Int, entries: [(column: Int, value: Double)], scale: Double)
 
-    /// L with the row of `cell` replaced by |L_cc| e_cell, and the right-hand side |L_cc| e_cell:
-    /// the system whose solution is the stationary state scaled to ρ_cell = 1.
-    private static func pinnedSystem(_ operatorMatrix: SparseMatrix, at cell: Int) -> (matrix: SparseMatrix, rhs: [Double]) {
-        // A zero diagonal (the mass row of a spectral generator is all zero) takes the operator's
-        // scale instead, so the pinned row is scaled like the others.
+    /// ρ_cell = 1, scaled by |L_cc|. A zero diagonal (the mass row of a spectral generator is all
+    /// zero) takes the operator's scale instead.
+    static func cellPin(_ operatorMatrix: SparseMatrix, _ cell: Int) -> Pin {
         let diagonal = abs(operatorMatrix[cell, cell])
         let scale = diagonal > 0 ? diagonal : max(operatorMatrix.infinityNorm, 1)
+        return (cell, [(cell, scale)], scale)
+    }
+
+    /// A discretization's normalisation row (∫ρ = 1 for a Galerkin method), scaled to ‖L‖∞.
+    static func normalisationPin(_ operatorMatrix: SparseMatrix, row: Int, entries: [(column: Int, value: Double)]) -> Pin {
+        let scale = max(operatorMatrix.infinityNorm, .leastNormalMagnitude) / max(entries.reduce(0) { $0 + abs($1.value) }, .leastNormalMagnitude)
+        return (row, entries.map { ($0.column, $0.value * scale) }, scale)
+    }
+
+    /// Prepares L with the pinned row in place (factored, or preconditioned for GMRES with the
+    /// generator's own preconditioner) and solves for the stationary state scaled by the pin.
+    private func solvePinned(_ operatorMatrix: SparseMatrix, pin: Pin, dimension: Int, guess: [Double]?,
+                             preconditioning: (() throws -> (any ShiftedPreconditioning, alpha: Double, beta: Double))?)
+        throws -> ([Double], any LinearSystem) {
         var rhs = [Double](repeating: 0, count: operatorMatrix.rows)
-        rhs[cell] = scale
-        return (operatorMatrix.replacingRow(cell, withDiagonal: scale), rhs)
+        rhs[pin.row] = pin.scale
+        let system = try prepare(operatorMatrix.replacingRow(pin.row, with: pin.entries), dimension: dimension, refine: true,
+                                 preconditioning: preconditioning, failureHint: "raise [solve] max_iterations or use fewer cells")
+        return (try system.solve(rhs, guess: guess), system)
     }
 }
