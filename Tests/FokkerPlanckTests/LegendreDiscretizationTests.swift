@@ -149,14 +149,7 @@ final class LegendreDiscretizationTests: XCTestCase {
         let exact = grid.sample(reference.density(at:))
         for modes in [48, 64, 80] {
             let legendre = try LegendreDiscretization(model: model, grid: grid, modes: [modes, modes])
-            let solver = StationarySolver()
-            let solution = try solver.solve(legendre)
-            let estimate = try XCTUnwrap(try solver.estimateError(of: solution))
-            let truth = grid.integrate(zip(solution.density, exact).map { abs($0 - $1) }) / grid.integrate(solution.density.map(abs))
-            XCTAssertGreaterThan(estimate.density, truth, "modes \(modes)")
-            // The tail overstates by the geometric ratio of a few degrees; 10× bounds what was measured.
-            XCTAssertLessThan(estimate.density, 10 * truth, "modes \(modes)")
-            XCTAssertTrue(estimate.comparison.hasPrefix("tail of the expansion"))
+            try assertTailEstimateBracketsTruth(legendre, exact: exact, "modes \(modes)")
         }
     }
 }

@@ -41,3 +41,19 @@ func convergenceStudy(_ name: String, model: LinearModel, lower: [Double], upper
     }
     return (errors, spacings, solutions)
 }
+
+/// Solves a spectral discretization and asserts that its error estimate is the expansion's tail
+/// and brackets the true relative L1 error against `exact` (at the output cells): above it, and
+/// below 10× it — the tail overstates by the geometric ratio of a few degrees, and 10× bounds what
+/// was measured (Hermite 1.9–2.2×, Legendre 2.3–4.1×).
+func assertTailEstimateBracketsTruth(_ discretization: any Discretization, exact: [Double], _ label: String,
+                                     file: StaticString = #filePath, line: UInt = #line) throws {
+    let grid = discretization.grid
+    let solver = StationarySolver()
+    let solution = try solver.solve(discretization)
+    let estimate = try XCTUnwrap(try solver.estimateError(of: solution), label, file: file, line: line)
+    let truth = grid.integrate(zip(solution.density, exact).map { abs($0 - $1) }) / grid.integrate(solution.density.map(abs))
+    XCTAssertGreaterThan(estimate.density, truth, label, file: file, line: line)
+    XCTAssertLessThan(estimate.density, 10 * truth, label, file: file, line: line)
+    XCTAssertTrue(estimate.comparison.hasPrefix("tail of the expansion"), label, file: file, line: line)
+}

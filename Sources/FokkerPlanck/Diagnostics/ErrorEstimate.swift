@@ -81,8 +81,8 @@ public struct ErrorEstimate: Sendable {
         // for a converging expansion, the fine one's).
         var tail: Double? = nil
         if ratio <= 1, let part = fine.discretization.truncationTail(of: fine.state) {
-            // ‖tail‖₁ / ‖ρ‖₁, as relativeL1(ρ, ρ − tail).
-            tail = Self.relativeL1(fine.density, zip(fine.density, part).map { $0 - $1 })
+            // ‖tail‖₁ / ‖ρ‖₁ (sums over the cells; the cell volume cancels).
+            tail = part.reduce(0) { $0 + abs($1) } / max(fine.density.reduce(0) { $0 + abs($1) }, .leastNormalMagnitude)
         }
         density = min(first / factor, tail ?? .infinity)
         let fineMoments = fine.discretization.diagnostics(of: fine.state, density: fine.density)

@@ -64,9 +64,12 @@ public struct LegendreDiscretization: Discretization {
     public var stateCount: Int { sizes.reduce(1, *) }
     var dimension: Int { grid.dimension }
 
+    /// Axis k's position (in its basis) of a flat state index.
+    func position(_ flat: Int, axis k: Int) -> Int { (flat / strides[k]) % sizes[k] }
+
     /// The multi-index (positions in each axis' basis) of a flat state index.
     func multiIndex(_ flat: Int) -> [Int] {
-        (0..<dimension).map { (flat / strides[$0]) % sizes[$0] }
+        (0..<dimension).map { position(flat, axis: $0) }
     }
 
     // MARK: Operators
@@ -119,7 +122,7 @@ public struct LegendreDiscretization: Discretization {
         var builder = SparseRowBuilder(rows: n, columns: n, estimatedNonzeros: n * min(9 * terms.count, 5 * 5 * 5))
         var index = [Int](repeating: 0, count: d)
         for row in 0..<n {
-            for k in 0..<d { index[k] = (row / strides[k]) % sizes[k] }
+            for k in 0..<d { index[k] = position(row, axis: k) }
             for term in terms {
                 func visit(_ k: Int, _ column: Int, _ product: Double) {
                     if k == d { builder.add(column: column, product); return }
@@ -139,17 +142,20 @@ public struct LegendreDiscretization: Discretization {
     /// M = ⊗_k ∫φφ (in ξ, the Jacobian left out as in L).
     public func massMatrix() -> SparseMatrix? { kronecker([(1, matrices.map(\.mass))]) }
 
+    /// c · Π_k v_k[n_k] for the multi-index n of a flat state index, one vector per axis.
+    func product(_ flat: Int, _ vectors: [[Double]], times c: Double) -> Double {
+        var product = c
+        for k in 0..<dimension {
+            product *= vectors[k][position(flat, axis: k)]
+            if product == 0 { break }
+        }
+        return product
+    }
+
     /// Σ_n c_n Π_k v_k[n_k] for one vector per axis.
     func contract(_ state: [Double], _ vectors: [[Double]]) -> Double {
         var total = 0.0
-        for (flat, c) in state.enumerated() where c != 0 {
-            var product = c
-            for k in 0..<dimension {
-                product *= vectors[k][(flat / strides[k]) % sizes[k]]
-                if product == 0 { break }
-            }
-            total += product
-        }
+        for (flat, c) in state.enumerated() where c != 0 { total += product(flat, vectors, times: c) }
         return total
     }
 
@@ -165,13 +171,11 @@ public struct LegendreDiscretization: Discretization {
     /// axis absorbs (the solver refuses those first).
     public var normalisationRow: (row: Int, entries: [(column: Int, value: Double)])? {
         guard axes.allSatisfy({ $0.labels.first == 0 }) else { return nil }
-        var entries: [(column: Int, value: Double)] = []
-        for flat in 0..<stateCount {
-            var product = jacobian
-            for k in 0..<dimension { product *= matrices[k].moments[0][(flat / strides[k]) % sizes[k]] }
-            if product != 0 { entries.append((flat, product)) }
-        }
-        return (0, entries)
+        let integrals = matrices.map { $0.moments[0] }
+        return (0, (0..<stateCount).compactMap { flat in
+            let value = product(flat, integrals, times: jacobian)
+            return value != 0 ? (flat, value) : nil
+        })
     }
 
     // MARK: Fields on the output grid
@@ -242,13 +246,14 @@ public struct LegendreDiscretization: Discretization {
         try projectWithMass(points: requested, f).state
     }
 
+    /// Nodes per axis of the projection's tensor Gauss rule at most: ~1e7 evaluations of f.
+    var quadratureBudget: Int { Int(pow(1e7, 1 / Double(dimension))) }
+
     /// `project`, and ∫f over the box by the same rule (the density's own mass in the box, which
     /// the projection need not hold exactly: near an absorbing wall it cannot).
     func projectWithMass(points requested: Int? = nil, _ f: ([Double]) -> Double) throws -> (state: [Double], mass: Double) {
         let d = dimension
-        // Enough nodes to resolve a narrow initial peak, bounded to ~1e7 evaluations.
-        let budget = Int(pow(1e7, 1 / Double(d)))
-        let q = min(requested ?? max(4 * (modes.max() ?? 3), 200), budget)
+        let q = min(requested ?? max(4 * (modes.max() ?? 3), 200), quadratureBudget)
         let (nodes, weights) = LegendreAxis.gaussLegendre(q)
         // Table per axis: table[k][p * q + node] = φ_p(ξ_node) w_node.
         let tables: [[Double]] = axes.map { axis in
@@ -323,7 +328,7 @@ public struct LegendreDiscretization: Discretization {
             let widest = axes.map(\.half).max() ?? 1
             let neededNodes = 4 * Double.pi * widest / max(narrowest, .leastNormalMagnitude)
             let needed = neededNodes < 1e9 ? Int(neededNodes.rounded(.up)) : Int(1e9)
-            let budget = Int(pow(1e7, 1 / Double(d)))
+            let budget = quadratureBudget
             guard needed <= budget else {
                 throw FokkerPlanckError.badInput(file: nil, keyPath: "evolve.initial.covariance", line: nil, message: String(format:
                     "the initial Gaussian's narrowest σ = %.3g is too narrow to project on the legendre basis of this box (it would need %ld quadrature nodes per axis, %ld fit in %ld-d); widen it, or use type = \"finite-volume\"",
@@ -332,9 +337,7 @@ public struct LegendreDiscretization: Discretization {
             let inverse = try covariance.inverse()
             let scale = 1 / (pow(2 * Double.pi, Double(d) / 2) * abs(try covariance.determinant()).squareRoot())
             let projection = try projectWithMass(points: max(needed, 4 * (modes.max() ?? 3), 200)) { z in
-                var q = 0.0
-                for i in 0..<d { for j in 0..<d { q += (z[i] - mean[i]) * inverse[i, j] * (z[j] - mean[j]) } }
-                return scale * exp(-0.5 * q)
+                scale * exp(-0.5 * inverse.quadraticForm(zip(z, mean).map { $0 - $1 }))
             }
             return (try normalisedInBox(projection), 0)
         case .uniform:

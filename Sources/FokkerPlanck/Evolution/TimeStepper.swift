@@ -42,7 +42,7 @@ public struct TimeStepper {
     /// The conserved functional ℓ·c (row 0 of M) when row 0 of L is zero (a Galerkin test
     /// function 1): exp(τM⁻¹L) keeps it exactly, the Krylov approximation only to its tolerance,
     /// so the step's result is rescaled to keep it (which leaves means and covariances alone).
-    private let conserved: (row: [(column: Int, value: Double)], pivot: Double)?
+    private let conserved: [(column: Int, value: Double)]?
     private var previous: [Double]?
     public private(set) var steps = 0
 
@@ -72,7 +72,7 @@ public struct TimeStepper {
             conserved = mass.flatMap { m in
                 let rowZero = (0..<generator.columns).allSatisfy { generator[0, $0] == 0 }
                 let row = (0..<m.columns).compactMap { j -> (column: Int, value: Double)? in m[0, j] != 0 ? (j, m[0, j]) : nil }
-                return rowZero && m[0, 0] != 0 ? (row, m[0, 0]) : nil
+                return rowZero && !row.isEmpty ? row : nil
             }
             kronecker = mass != nil ? nil : try cellShape.flatMap { try KroneckerExponential(generator: generator, shape: $0, time: dt) }
             exponential = kronecker == nil && rational == nil ? KrylovExponential(generator) : nil
@@ -179,8 +179,8 @@ public struct TimeStepper {
                 if let conserved {
                     // Rescaled, not shifted: a constant added through c_0 would carry the whole
                     // box's second moments into the covariance (measured 2.4e-10 against 4e-12).
-                    let before = conserved.row.reduce(0) { $0 + $1.value * rho[$1.column] }
-                    let after = conserved.row.reduce(0) { $0 + $1.value * result[$1.column] }
+                    let before = conserved.reduce(0) { $0 + $1.value * rho[$1.column] }
+                    let after = conserved.reduce(0) { $0 + $1.value * result[$1.column] }
                     if after != 0 && after.isFinite { for i in result.indices { result[i] *= before / after } }
                 }
                 return result
