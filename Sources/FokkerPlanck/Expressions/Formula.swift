@@ -2,7 +2,7 @@ import Foundation
 
 /// A real expression of the problem-file language (SPEC §3): numbers, variables (the axis names),
 /// named parameters (folded to numbers when parsed), + − * / ^, parentheses, and the functions
-/// exp log sqrt sin cos tan tanh abs erf min max. Evaluated by walking the tree; differentiated
+/// exp log sqrt sin cos tan atan tanh abs erf min max. Evaluated by walking the tree; differentiated
 /// symbolically (so drifts such as −∇U need no finite differences).
 public indirect enum Formula: Sendable, Equatable, CustomStringConvertible {
     case number(Double)
@@ -17,7 +17,7 @@ public indirect enum Formula: Sendable, Equatable, CustomStringConvertible {
     case call(Function, [Formula])
 
     public enum Function: String, Sendable, CaseIterable {
-        case exp, log, sqrt, sin, cos, tan, tanh, abs, erf, min, max
+        case exp, log, sqrt, sin, cos, tan, atan, tanh, abs, erf, min, max
         /// Internal, for derivatives: sign(u) and the Heaviside step H(u) (H(0) = ½).
         case sign, step
 
@@ -49,6 +49,7 @@ public indirect enum Formula: Sendable, Equatable, CustomStringConvertible {
             case .sin: return Foundation.sin(u)
             case .cos: return Foundation.cos(u)
             case .tan: return Foundation.tan(u)
+            case .atan: return Foundation.atan(u)
             case .tanh: return Foundation.tanh(u)
             case .abs: return Swift.abs(u)
             case .erf: return Foundation.erf(u)
@@ -113,6 +114,7 @@ public indirect enum Formula: Sendable, Equatable, CustomStringConvertible {
             case .sin: outer = .call(.cos, [u])
             case .cos: outer = .negated(.call(.sin, [u]))
             case .tan: outer = .sum(.number(1), .power(self, .number(2)))
+            case .atan: return .quotient(du, .sum(.number(1), .power(u, .number(2))))
             case .tanh: outer = .sum(.number(1), .negated(.power(self, .number(2))))
             case .abs: outer = .call(.sign, [u])
             case .erf: outer = .product(.number(2 / Double.pi.squareRoot()), .call(.exp, [.negated(.power(u, .number(2)))]))

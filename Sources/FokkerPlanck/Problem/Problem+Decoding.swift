@@ -36,7 +36,7 @@ extension Problem {
             model = try Self.decodeLangevin(modelNode, grid: grid, parameters: parameters)
         } else {
             grid = try Self.decodeGrid(root.required("grid"), defaults: nil, context: context, maximumAxes: maximumAxes)
-            model = try Self.decodeModel(modelNode, dimension: grid.dimension)
+            model = try Self.decodeModel(modelNode, grid: grid, parameters: parameters)
         }
         try Self.checkSpecularWalls(grid: grid, model: model.coefficients, context: context)
         self.grid = grid
@@ -361,7 +361,8 @@ extension Problem {
 
     // MARK: [model]
 
-    static func decodeModel(_ node: TOMLNode, dimension d: Int) throws -> ModelSpecification {
+    static func decodeModel(_ node: TOMLNode, grid: Grid, parameters: [String: Double]) throws -> ModelSpecification {
+        let d = grid.dimension
         guard node.value.type == .table, let raw = node.value.table else { throw node.fail("expected a table") }
         let typeNode = TOMLNode(value: raw["type"] ?? "", path: "model.type", context: node.context)
         guard raw["type"] != nil else { throw typeNode.fail("missing required key 'type' (for example type = \"linear\")") }
@@ -376,8 +377,12 @@ extension Problem {
             let center = try table.optional("center")?.numbers(count: d)
             let temperature = try table.positiveNumber("temperature", default: 1)
             return .linear(LinearModel(driftMatrix: a, diffusion: diffusion, center: center, temperature: temperature))
-        case "sgd", "power-law", "general":
-            throw typeNode.fail("model type '\(type)' is specified (SPEC §3) but not implemented in this version; available: linear, sgd-momentum, langevin")
+        case "general":
+            return try decodeGeneral(node, grid: grid, parameters: parameters)
+        case "sgd":
+            return try decodeSGD(node, grid: grid, parameters: parameters)
+        case "power-law":
+            return try decodePowerLaw(node, grid: grid)
         default:
             throw typeNode.fail("unknown model type '\(type)'; expected one of linear, sgd-momentum, sgd, power-law, general, langevin")
         }

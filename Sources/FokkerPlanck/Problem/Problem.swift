@@ -29,6 +29,13 @@ public enum ModelSpecification: Sendable {
     case sgdMomentum(SGDMomentumParameters, LinearModel)
     /// Underdamped Langevin dynamics in a potential.
     case langevin(LangevinModel)
+    /// Chaudhari–Soatto overdamped SGD: a `LinearModel` for a quadratic loss with constant D, else
+    /// a `GeneralModel`.
+    case sgd(SGDParameters, any DriftDiffusionModel)
+    /// Meng et al.'s power-law dynamic.
+    case powerLaw(PowerLawParameters, GeneralModel)
+    /// Drift and diffusion given as expressions.
+    case general(GeneralModel)
 
     /// The value of `model.type`.
     public var typeName: String {
@@ -36,6 +43,9 @@ public enum ModelSpecification: Sendable {
         case .linear: return "linear"
         case .sgdMomentum: return "sgd-momentum"
         case .langevin: return "langevin"
+        case .sgd: return "sgd"
+        case .powerLaw: return "power-law"
+        case .general: return "general"
         }
     }
 
@@ -45,6 +55,9 @@ public enum ModelSpecification: Sendable {
         case let .linear(model): return model
         case let .sgdMomentum(_, model): return model
         case let .langevin(model): return model
+        case let .sgd(_, model): return model
+        case let .powerLaw(_, model): return model
+        case let .general(model): return model
         }
     }
 
@@ -53,15 +66,16 @@ public enum ModelSpecification: Sendable {
         switch self {
         case let .linear(model): return model
         case let .sgdMomentum(_, model): return model
-        case .langevin: return nil
+        case let .sgd(_, model): return model as? LinearModel
+        case .langevin, .powerLaw, .general: return nil
         }
     }
 
     public var temperature: Double { coefficients.temperature }
 
-    /// The stochastic-calculus convention the coefficients were given in (constant D: Itô is the
-    /// only meaningful one).
-    public var convention: String { "ito" }
+    /// The stochastic-calculus convention the coefficients were given in (constant D: all agree,
+    /// and Itô is recorded).
+    public var convention: String { (coefficients as? GeneralModel)?.convention.rawValue ?? "ito" }
 }
 
 /// Which fields a run writes beside the density.
@@ -142,6 +156,11 @@ extension Problem {
     /// study passes its resolutions). `[grid]` is the output grid of a spectral method. Callers
     /// never name a concrete scheme.
     public func discretization(on grid: Grid? = nil) throws -> any Discretization {
+        // Coefficients given as expressions were checked on [grid] when decoded; another grid
+        // (a validation study's) evaluates them elsewhere.
+        if let grid, grid != self.grid {
+            try Self.checkCoefficients(model, grid: grid, context: decodingContext)
+        }
         let grid = grid ?? self.grid
         switch discretizationSettings {
         case .finiteVolume:

@@ -47,6 +47,15 @@ public struct ValidationCase: Sendable {
         /// periodic axes (`SeparableStationaryReference`): box-normalised Gaussians, and rings
         /// tilted by an off-centre drift, with their constant currents.
         case separableExact = "separable-exact"
+        /// A stationary density given in the case file as an expression of the axis names and the
+        /// problem's `[parameters]` (`density`, unnormalised: normalised on the box by 3-point Gauss
+        /// per cell), with the leftover field j = J/ρ as expressions (`velocity`, default 0:
+        /// detailed balance) and optionally the density's `mode` (one axis) to compare with.
+        case densityExpression = "density-expression"
+        /// Any one-dimensional model on reflecting or periodic walls, by quadrature of its Itô
+        /// coefficients (`OneDimensionalStationaryReference`): exp(∫μ/D)/D, or the tilted ring with
+        /// its constant current.
+        case oneDimensional = "one-dimensional"
     }
 
     public let name: String
@@ -82,6 +91,10 @@ public struct ValidationCase: Sendable {
     public let overrides: [String]
     /// The problem file, resolved, for the per-resolution problems of a spectral study.
     let problemPath: String
+    /// `density-expression`: ρ (unnormalised), j = J/ρ per axis, and the mode.
+    let exactDensity: Formula?
+    let exactVelocity: [Formula]?
+    let exactMode: [Double]?
     public var isSpectral: Bool { modes != nil }
 
     public init(contentsOf path: String) throws {
@@ -97,7 +110,7 @@ public struct ValidationCase: Sendable {
         let node = try root.required("case").table(allowed: [
             "description", "reference", "problem", "cells", "quick_cells", "min_order", "max_order", "max_density_error",
             "max_mass_error", "max_residual", "exact_in_space", "max_exact_error", "order_fields",
-            "set", "basis", "modes", "quick_modes", "min_decay", "decay_floor",
+            "set", "basis", "modes", "quick_modes", "min_decay", "decay_floor", "density", "velocity", "mode",
         ])
         self.path = path
         name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
@@ -162,6 +175,31 @@ public struct ValidationCase: Sendable {
         exactInSpace = try node.optional("exact_in_space")?.strings() ?? []
         orderFields = try node.optional("order_fields")?.strings()
         maxExactError = try node.optional("max_exact_error")?.number()
+        let names = problem.grid.axes.map(\.name)
+        func parse(_ node: TOMLNode) throws -> Formula {
+            var parser = FormulaParser(variables: names, parameters: problem.parameters)
+            do { return try parser.parse(try node.string()) } catch let failure as FormulaParser.Failure {
+                throw node.fail("an expression of \(names.joined(separator: ", ")) and the problem's [parameters]: \(failure.message)")
+            }
+        }
+        if reference == .densityExpression {
+            exactDensity = try parse(try node.required("density"))
+            exactVelocity = try node.optional("velocity").map { velocityNode in
+                let items = try velocityNode.array()
+                guard items.count == d else { throw velocityNode.fail("expected \(d) expressions, one per axis") }
+                return try items.map(parse)
+            }
+            exactMode = try node.optional("mode")?.numbers(count: d)
+            if exactMode != nil && d != 1 { throw node.optional("mode")!.fail("mode is checked on one axis only") }
+        } else {
+            for key in ["density", "velocity", "mode"] where node.optional(key) != nil {
+                throw context.error("case.\(key)", "\(key) belongs to the density-expression reference")
+            }
+            exactDensity = nil; exactVelocity = nil; exactMode = nil
+        }
+        if reference == .oneDimensional && d != 1 {
+            throw context.error("case.reference", "the one-dimensional reference needs a problem on one axis, found \(d)")
+        }
         if !exactInSpace.isEmpty && maxExactError == nil {
             throw context.error("case.max_exact_error", "exact_in_space needs max_exact_error, the bound those fields are held to")
         }
@@ -225,7 +263,7 @@ extension ValidationCase {
     /// Solves the case at each resolution and checks it against its closed form.
     public func run(quick: Bool = false) throws -> ValidationResult {
         let resolutions = isSpectral ? (quick ? quickModes! : modes!) : (quick ? quickCells : cells)
-        let needsLinear = reference != .langevinBoltzmann
+        let needsLinear = [.ouStationary, .ouTransient, .separableExact].contains(reference)
         guard !needsLinear || problem.model.linearModel != nil else {
             throw FokkerPlanckError.badInput(file: path, keyPath: "case.reference", line: nil,
                                              message: "the \(reference.rawValue) reference needs a linear model")
@@ -248,6 +286,8 @@ extension ValidationCase {
                 case .ouTransient: run = try transientRun(problem, model: problem.model.linearModel!, grid: grid, start: start)
                 case .langevinBoltzmann: run = try boltzmannRun(problem, grid: grid, start: start)
                 case .separableExact: run = try separableRun(problem, model: problem.model.linearModel!, grid: grid, start: start)
+                case .densityExpression: run = try expressionRun(problem, grid: grid, start: start)
+                case .oneDimensional: run = try oneDimensionalRun(problem, grid: grid, start: start)
                 }
             } catch let FokkerPlanckError.solverFailed(message) {
                 // A failed solve fails the case, not the whole validation run.
@@ -366,6 +406,78 @@ extension ValidationCase {
         return try estimated(problem, ValidationResult.Run(cells: grid.shape, spacing: grid.spacing.max()!,
                                     errors: [("L1(ρ)", errors.density), ("L1(J)", errors.current), ("Φ error", errors.potential)],
                                     mass: solution.mass, residual: solution.residual, seconds: seconds(since: start)), solution)
+    }
+
+    private func expressionRun(_ problem: Problem, grid: Grid, start: DispatchTime) throws -> ValidationResult.Run {
+        let solution = try problem.solver.solve(try problem.discretization(on: grid))
+        let density = exactDensity!
+        let total = Self.integral(of: density.evaluate, over: grid)
+        guard total > 0, total.isFinite else {
+            throw FokkerPlanckError.badInput(file: path, keyPath: "case.density", line: nil, message: "the density's integral over the box is \(total), not a positive number")
+        }
+        let temperature = problem.model.temperature
+        let exact: ([Double]) -> Double = { density.evaluate($0) / total }
+        let errors = StationaryErrors(solution: solution, temperature: temperature, density: exact,
+                                      current: { x in
+                                          guard let velocity = self.exactVelocity else { return [Double](repeating: 0, count: x.count) }
+                                          let rho = exact(x)
+                                          return velocity.map { $0.evaluate(x) * rho }
+                                      },
+                                      potential: { -temperature * Foundation.log(density.evaluate($0)) })
+        var fields: [(String, Double)] = [("L1(ρ)", errors.density), ("L1(J)", errors.current), ("Φ error", errors.potential)]
+        if let mode = exactMode { fields.append(("mode", abs(Self.mode(of: solution.density, grid: grid) - mode[0]))) }
+        return try estimated(problem, ValidationResult.Run(cells: grid.shape, spacing: grid.spacing.max()!, errors: fields,
+                                                           mass: solution.mass, residual: solution.residual, seconds: seconds(since: start)), solution)
+    }
+
+    private func oneDimensionalRun(_ problem: Problem, grid: Grid, start: DispatchTime) throws -> ValidationResult.Run {
+        let reference = try OneDimensionalStationaryReference(model: problem.model.coefficients, axis: grid.axes[0])
+        let solution = try problem.solver.solve(try problem.discretization(on: grid))
+        let temperature = problem.model.temperature
+        let errors = StationaryErrors(solution: solution, temperature: temperature, density: reference.density(at:),
+                                      current: { _ in [reference.current] },
+                                      potential: { -temperature * Foundation.log(reference.density(at: $0)) })
+        var fields = [("L1(ρ)", errors.density), ("L1(J)", errors.current), ("Φ error", errors.potential)]
+        if grid.axes[0].boundary == .periodic {
+            // The mean velocity ∫J over the ring (J ℓ), from the scheme's own current.
+            let derived = DerivedFields(state: solution.state, density: solution.density, discretization: solution.discretization, temperature: temperature)
+            fields.append(("mean velocity", abs(derived.current[0].reduce(0, +) * grid.cellVolume - reference.meanVelocity)))
+        }
+        return try estimated(problem, ValidationResult.Run(cells: grid.shape, spacing: grid.spacing.max()!, errors: fields,
+                                    mass: solution.mass, residual: solution.residual, seconds: seconds(since: start)), solution)
+    }
+
+    /// ∫ f over the box, 3-point Gauss–Legendre per axis in every cell (exact to degree 5 per cell).
+    static func integral(of f: ([Double]) -> Double, over grid: Grid) -> Double {
+        let s = (3.0 / 5.0).squareRoot() * 0.5
+        let rule = [(0.5 - s, 5.0 / 18), (0.5, 8.0 / 18), (0.5 + s, 5.0 / 18)]
+        let d = grid.dimension
+        var x = [Double](repeating: 0, count: d), total = 0.0
+        var index = [Int](repeating: 0, count: d)
+        for cell in 0..<grid.cellCount {
+            grid.multiIndex(cell, into: &index)
+            for node in 0..<Int(pow(3.0, Double(d))) {
+                var m = node, weight = 1.0
+                for k in 0..<d {
+                    let (t, w) = rule[m % 3]; m /= 3
+                    let axis = grid.axes[k]
+                    x[k] = axis.lower + (Double(index[k]) + t) * axis.spacing
+                    weight *= w
+                }
+                total += weight * f(x)
+            }
+        }
+        return total * grid.cellVolume
+    }
+
+    /// The maximum of a one-axis density: the vertex of the parabola through the largest cell
+    /// value and its neighbours (second order, like the values).
+    static func mode(of density: [Double], grid: Grid) -> Double {
+        let axis = grid.axes[0]
+        let i = density.indices.max { density[$0] < density[$1] }!
+        guard i > 0, i < density.count - 1 else { return axis.centre(i) }
+        let a = density[i - 1], b = density[i], c = density[i + 1]
+        return axis.centre(i) + 0.5 * axis.spacing * (a - c) / (a - 2 * b + c)
     }
 
     private func boltzmannRun(_ problem: Problem, grid: Grid, start: DispatchTime) throws -> ValidationResult.Run {
