@@ -61,6 +61,7 @@ bench: build
 	$(PYTHON) benchmarks/bench_phase_space.py --fpsolve $(FPSOLVE)
 	$(PYTHON) benchmarks/bench_error_estimate.py --fpsolve $(FPSOLVE)
 	$(PYTHON) benchmarks/bench_spectral.py --fpsolve $(FPSOLVE)
+	$(PYTHON) benchmarks/bench_general.py --fpsolve $(FPSOLVE)
 
 clean:
 	rm -rf .build out .build-log.txt

@@ -55,7 +55,13 @@ public enum StationaryOutput {
                                        matrix: Matrix(rows: grid.dimension, columns: grid.dimension, elements: moments.covariance),
                                        longName: "covariance of the computed stationary density (rows and columns in grid axis order)")]
 
-        let datasets = fieldDatasets(state: solution.state, density: solution.density, discretization: solution.discretization, problem: problem)
+        // The currents once, for the fields and for the diagnostics of sgd and general models.
+        let diagnosed: Bool
+        switch problem.model { case .sgd, .general: diagnosed = true; default: diagnosed = false }
+        let derived = diagnosed ? DerivedFields(state: solution.state, density: solution.density, discretization: solution.discretization,
+                                                temperature: problem.model.temperature) : nil
+        let datasets = fieldDatasets(state: solution.state, density: solution.density, discretization: solution.discretization, problem: problem,
+                                     fields: derived)
         var extra: [SGDMomentumOutput.Dataset] = []
         var extraAttributes: [(String, AttributeValue)] = [("discretization", .string(problem.discretizationSettings.typeName))]
         // A spectral solve also stores what it solved for: the coefficients, their multi-indices
@@ -69,6 +75,16 @@ public enum StationaryOutput {
                                                    exact: { discretization.marginal(of: state, keeping: $0) })
             extraAttributes += try SGDMomentumOutput.attributes(parameters: parameters, density: solution.density, grid: grid)
             matrices += try SGDMomentumOutput.matrices(parameters: parameters)
+        }
+        switch problem.model {
+        case let .sgd(parameters, _):
+            extra = SGDOutput.datasets(parameters: parameters, fields: derived!, state: solution.state, discretization: solution.discretization)
+            extraAttributes += [("learning_rate", .double(parameters.learningRate)), ("batch_size", .double(parameters.batchSize)),
+                                ("inverse_beta", .double(parameters.inverseBeta))]
+        case .general:
+            extra = SGDOutput.datasets(parameters: nil, fields: derived!, state: solution.state, discretization: solution.discretization)
+        default:
+            break
         }
 
         let sidecar = try SidecarWriter(grid: grid, target: path)
@@ -110,7 +126,8 @@ public enum StationaryOutput {
     /// (density, potential, modified loss, two 3-vectors: 9 values a cell; 4-d: marginals, far
     /// fewer), plus attributes and metadata.
     public static func estimatedBytes(problem: Problem) -> Double {
-        let values = Double(2 * problem.grid.dimension + 4) + 9
+        // sgd adds five fields (loss, Φ − f, ∇·j, ∇·J, j·∇Φ).
+        let values = Double(2 * problem.grid.dimension + 4) + 9 + 5
         // Plus a spectral state's coefficients and their multi-indices.
         return values * 8 * Double(problem.grid.cellCount) + 8 * Double(problem.grid.dimension + 1) * problem.spectralCoefficientBound + 1_048_576
     }
@@ -218,7 +235,8 @@ public enum StationaryOutput {
     }
 
     /// The per-field datasets (name, values, attributes) of a density, as `[output].fields` asks.
-    static func fieldDatasets(state: [Double], density: [Double], discretization: any Discretization, problem: Problem)
+    static func fieldDatasets(state: [Double], density: [Double], discretization: any Discretization, problem: Problem,
+                              fields given: DerivedFields? = nil)
         -> [(name: String, values: [Double], attributes: [(String, AttributeValue)])] {
         let grid = discretization.grid
         var datasets: [(name: String, values: [Double], attributes: [(String, AttributeValue)])] = [
@@ -226,7 +244,7 @@ public enum StationaryOutput {
         ]
         let wanted = Set(problem.output.fields)
         guard wanted.contains(.current) || wanted.contains(.velocity) || wanted.contains(.potential) else { return datasets }
-        let fields = DerivedFields(state: state, density: density, discretization: discretization, temperature: problem.model.temperature)
+        let fields = given ?? DerivedFields(state: state, density: density, discretization: discretization, temperature: problem.model.temperature)
         for (k, axis) in grid.axes.enumerated() where wanted.contains(.current) {
             datasets.append(("current_\(axis.name)", fields.current[k],
                              [("long_name", .string("probability current J_\(axis.name) (from the scheme's face fluxes)")), ("units", .string("1"))]))

@@ -29,12 +29,22 @@ public protocol DriftDiffusionModel: Sendable {
     var hasEquilibriumPotential: Bool { get }
     /// ∇Φ_eq(x), written into `g` (length d); called only when `hasEquilibriumPotential`.
     func equilibriumGradient(at x: [Double], into g: inout [Double])
+    /// True when single entries of μ and D are cheaper to evaluate one at a time than the whole
+    /// vector and matrix (expression models): then the scheme asks for μ_k and D_kk alone on faces.
+    var evaluatesComponentwise: Bool { get }
+    /// μ_k(x) (called only when `evaluatesComponentwise`).
+    func driftComponent(_ k: Int, at x: [Double]) -> Double
+    /// D_ij(x) (called only when `evaluatesComponentwise`).
+    func diffusionEntry(_ i: Int, _ j: Int, at x: [Double]) -> Double
     /// For a position axis k of a phase-space model (dx_k = c · v_m dt, no noise on x_k), the
     /// velocity axis m whose sign a specular wall on k reverses; nil for every other axis.
     func velocityAxis(pairedWith k: Int) -> Int?
 }
 
 extension DriftDiffusionModel {
+    public var evaluatesComponentwise: Bool { false }
+    public func driftComponent(_ k: Int, at x: [Double]) -> Double { drift(at: x)[k] }
+    public func diffusionEntry(_ i: Int, _ j: Int, at x: [Double]) -> Double { diffusion(at: x)[i, j] }
     public func velocityAxis(pairedWith k: Int) -> Int? { nil }
     public var hasEquilibriumPotential: Bool { false }
     public func equilibriumGradient(at x: [Double], into g: inout [Double]) {

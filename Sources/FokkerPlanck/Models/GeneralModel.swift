@@ -41,6 +41,9 @@ public struct GeneralModel: DriftDiffusionModel {
     let diffusionDerivatives: [[Formula]]
     public let hasConstantDiffusion: Bool
     public let hasAffineDrift: Bool
+    /// `itoDrift` and `diffusionEntries` compiled for evaluation (`CompiledFormula`).
+    let compiledDrift: [CompiledFormula]
+    let compiledDiffusion: [CompiledFormula]
 
     /// - Parameters:
     ///   - drift: μ_i, in `convention`;
@@ -98,10 +101,12 @@ public struct GeneralModel: DriftDiffusionModel {
         numericalCorrection = numerical
         itoDrift = (0..<d).map { Formula.sum(drift[$0], correction[$0]) }
         hasAffineDrift = !numerical && itoDrift.allSatisfy { mu in (0..<d).allSatisfy { mu.derivative($0).isConstant } }
+        compiledDrift = itoDrift.map(CompiledFormula.init)
+        compiledDiffusion = entries.map(CompiledFormula.init)
     }
 
     public func drift(at x: [Double], into mu: inout [Double]) {
-        for i in 0..<dimension { mu[i] = itoDrift[i].evaluate(x) }
+        for i in 0..<dimension { mu[i] = compiledDrift[i].evaluate(x) }
         if numericalCorrection {
             let c = stratonovichCorrection(at: x)
             for i in 0..<dimension { mu[i] += c[i] }
@@ -109,8 +114,15 @@ public struct GeneralModel: DriftDiffusionModel {
     }
 
     public func diffusion(at x: [Double], into d: inout [Double]) {
-        for m in 0..<diffusionEntries.count { d[m] = diffusionEntries[m].evaluate(x) }
+        for m in 0..<compiledDiffusion.count { d[m] = compiledDiffusion[m].evaluate(x) }
     }
+
+    /// One entry at a time, unless the Stratonovich correction couples them.
+    public var evaluatesComponentwise: Bool { !numericalCorrection }
+
+    public func driftComponent(_ k: Int, at x: [Double]) -> Double { compiledDrift[k].evaluate(x) }
+
+    public func diffusionEntry(_ i: Int, _ j: Int, at x: [Double]) -> Double { compiledDiffusion[i * dimension + j].evaluate(x) }
 
     /// ½ Σ_k (∂_kσ σ)_ik for the symmetric root σ of 2D (see the type's notes); NaN where the root
     /// is not differentiable (D singular with a derivative that leaves the PSD cone's face).

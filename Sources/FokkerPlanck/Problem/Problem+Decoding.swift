@@ -8,7 +8,8 @@ extension Problem {
     static let reservedNames: Set<String> = ["time", "density", "potential", "mass", "min_density", "stationary_covariance",
                                              "kunin_covariance", "hessian", "gradient_noise", "axis_row", "axis_column",
                                              "parameter_row", "parameter_column", "modified_loss",
-                                             "estimated_error"]
+                                             "estimated_error", "loss", "potential_minus_loss", "divergence_velocity",
+                                             "divergence_current", "velocity_dot_grad_potential"]
     static let reservedPrefixes = ["current_", "velocity_", "mean_", "covariance_", "marginal_"]
 
     init(table: TOMLTable, context: DecodingContext, text: String, source: String) throws {

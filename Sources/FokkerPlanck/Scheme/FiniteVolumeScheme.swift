@@ -261,18 +261,27 @@ extension FiniteVolumeScheme {
         // MARK: Diagonal part — Scharfetter–Gummel on u = D_kk ρ, or centred transport.
         var meanDrift = 0.0, meanRatio = 0.0
         var diffusive = true
+        let componentwise = model.evaluatesComponentwise
         forEachNode(axis: k, from: xLeft, to: xRight) { position, w in
             scratch.x[k] = position
-            model.drift(at: scratch.x, into: &scratch.mu)
+            let muk: Double
+            if componentwise {
+                muk = model.driftComponent(k, at: scratch.x)
+            } else {
+                model.drift(at: scratch.x, into: &scratch.mu)
+                muk = scratch.mu[k]
+            }
             let dkk: Double
             if diffusionIsConstant {
                 dkk = cellDiffusion[k * dim + k]
+            } else if componentwise {
+                dkk = model.diffusionEntry(k, k, at: scratch.x)
             } else {
                 model.diffusion(at: scratch.x, into: &scratch.d)
                 dkk = scratch.d[k * dim + k]
             }
-            meanDrift += w * scratch.mu[k]
-            if dkk > 0 { meanRatio += w * scratch.mu[k] / dkk } else { diffusive = false }
+            meanDrift += w * muk
+            if dkk > 0 { meanRatio += w * muk / dkk } else { diffusive = false }
         }
         let dLeft = left.map { diffusion(cell: $0, k, k) } ?? 0
         let dRight = right.map { diffusion(cell: $0, k, k) } ?? 0
