@@ -85,16 +85,17 @@ final class GeneralModelTests: XCTestCase {
             diffusion = [["1", "OFF"], ["OFF", "1"]]
             """
         XCTAssertNoThrow(try Problem(text: template.replacingOccurrences(of: "OFF", with: "0.5*cos(x)"), source: "g.toml"))
-        // |0.5 x| > 1 beyond |x| = 2 … inside the box only at the wall x = ±2 (minor 1 − x²/4 = 0: PSD).
+        // |0.5 x| ≤ 1 on the box (minor 1 − x²/4 = 0 only at the walls, which carry no flux).
         XCTAssertNoThrow(try Problem(text: template.replacingOccurrences(of: "OFF", with: "0.5*x"), source: "g.toml"))
         XCTAssertThrowsError(try Problem(text: template.replacingOccurrences(of: "OFF", with: "0.6*x"), source: "g.toml")) { error in
             let message = String(describing: error)
             XCTAssertTrue(message.contains("model.diffusion"), message)
             XCTAssertTrue(message.contains("positive semi-definite"), message)
-            XCTAssertTrue(message.contains("x = -2"), message)
+            // The first cell centre: reflecting walls are not evaluation points.
+            XCTAssertTrue(message.contains("x = -1.9"), message)
             XCTAssertEqual((error as? FokkerPlanckError)?.exitStatus, 2)
         }
-        XCTAssertThrowsError(try Problem(text: template.replacingOccurrences(of: "OFF", with: "log(x + 2)"), source: "g.toml")) { error in
+        XCTAssertThrowsError(try Problem(text: template.replacingOccurrences(of: "OFF", with: "log(x + 1.85)"), source: "g.toml")) { error in
             XCTAssertTrue(String(describing: error).contains("model.diffusion[0][1]"), String(describing: error))
         }
         XCTAssertThrowsError(try Problem(text: template.replacingOccurrences(of: "\"1\", \"OFF\"", with: "\"1\", \"0.1\"")

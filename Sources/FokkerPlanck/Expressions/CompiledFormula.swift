@@ -85,10 +85,16 @@ public struct CompiledFormula: Sendable {
                     case .tanh: stack[top] = Foundation.tanh(u)
                     case .abs: stack[top] = Swift.abs(u)
                     case .erf: stack[top] = Foundation.erf(u)
-                    case .min: top -= 1; stack[top] = Swift.min(stack[top], stack[top + 1])
-                    case .max: top -= 1; stack[top] = Swift.max(stack[top], stack[top + 1])
-                    case .sign: stack[top] = u > 0 ? 1 : (u < 0 ? -1 : 0)
-                    case .step: stack[top] = u > 0 ? 1 : (u < 0 ? 0 : 0.5)
+                    case .min:
+                        top -= 1
+                        let a = stack[top]
+                        stack[top] = a.isNaN || u.isNaN ? .nan : Swift.min(a, u)
+                    case .max:
+                        top -= 1
+                        let a = stack[top]
+                        stack[top] = a.isNaN || u.isNaN ? .nan : Swift.max(a, u)
+                    case .sign: stack[top] = u > 0 ? 1 : (u < 0 ? -1 : (u == 0 ? 0 : .nan))
+                    case .step: stack[top] = u > 0 ? 1 : (u < 0 ? 0 : (u == 0 ? 0.5 : .nan))
                     }
                 }
             }

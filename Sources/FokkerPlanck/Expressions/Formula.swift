@@ -53,10 +53,11 @@ public indirect enum Formula: Sendable, Equatable, CustomStringConvertible {
             case .tanh: return Foundation.tanh(u)
             case .abs: return Swift.abs(u)
             case .erf: return Foundation.erf(u)
-            case .min: return Swift.min(u, args[1].evaluate(x))
-            case .max: return Swift.max(u, args[1].evaluate(x))
-            case .sign: return u > 0 ? 1 : (u < 0 ? -1 : 0)
-            case .step: return u > 0 ? 1 : (u < 0 ? 0 : 0.5)
+            // NaN propagates (Swift.min/max would drop it, depending on the argument order).
+            case .min: let w = args[1].evaluate(x); return u.isNaN || w.isNaN ? .nan : Swift.min(u, w)
+            case .max: let w = args[1].evaluate(x); return u.isNaN || w.isNaN ? .nan : Swift.max(u, w)
+            case .sign: return u > 0 ? 1 : (u < 0 ? -1 : (u == 0 ? 0 : .nan))
+            case .step: return u > 0 ? 1 : (u < 0 ? 0 : (u == 0 ? 0.5 : .nan))
             }
         }
     }

@@ -57,7 +57,7 @@ public enum StationaryOutput {
 
         // The currents once, for the fields and for the diagnostics of sgd and general models.
         let diagnosed: Bool
-        switch problem.model { case .sgd, .general: diagnosed = true; default: diagnosed = false }
+        switch problem.model { case .sgd, .general, .powerLaw: diagnosed = true; default: diagnosed = false }
         let derived = diagnosed ? DerivedFields(state: solution.state, density: solution.density, discretization: solution.discretization,
                                                 temperature: problem.model.temperature) : nil
         let datasets = fieldDatasets(state: solution.state, density: solution.density, discretization: solution.discretization, problem: problem,
@@ -81,7 +81,7 @@ public enum StationaryOutput {
             extra = SGDOutput.datasets(parameters: parameters, fields: derived!, state: solution.state, discretization: solution.discretization)
             extraAttributes += [("learning_rate", .double(parameters.learningRate)), ("batch_size", .double(parameters.batchSize)),
                                 ("inverse_beta", .double(parameters.inverseBeta))]
-        case .general:
+        case .general, .powerLaw:
             extra = SGDOutput.datasets(parameters: nil, fields: derived!, state: solution.state, discretization: solution.discretization)
         default:
             break

@@ -142,11 +142,14 @@ public struct GeneralModel: DriftDiffusionModel {
             // B = Qᵀ (2∂_kD) Q, then ∂_kσ = Q [B_ab / (s_a + s_b)] Qᵀ.
             let dS = Matrix(rows: d, columns: d, elements: diffusionDerivatives[k].map { 2 * $0.evaluate(x) })
             var inner = Matrix(rows: d, columns: d)
+            // B_ab on a pair of zero eigenvalues must vanish for the root to be differentiable;
+            // what is left of it after the rotation is round-off of ∂D's size.
+            let negligible = 1e-12 * Swift.max(dS.maxAbs, .leastNormalMagnitude)
             for a in 0..<d { for b in 0..<d {
                 var s = 0.0
                 for i in 0..<d { for j in 0..<d { s += q[i, a] * dS[i, j] * q[j, b] } }
                 let denominator = roots[a] + roots[b]
-                inner[a, b] = s == 0 ? 0 : s / denominator
+                inner[a, b] = Swift.abs(s) <= negligible ? 0 : s / denominator
             } }
             var dSigma = Matrix(rows: d, columns: d)
             for i in 0..<d { for j in 0..<d {
@@ -179,25 +182,24 @@ extension GeneralModel {
         /// "drift[1]", "diffusion[0][1]", "diffusion": which coefficient.
         public let key: String
         public let message: String
+        /// What to do about it, when there is something specific (after the point in messages).
+        public var hint: String? = nil
     }
 
     /// The first point of `grid` where μ or D is not finite, D is not symmetric, or D is not
-    /// positive semi-definite (smallest principal minor below −1e-12 of its scale, the round-off of
-    /// the values); nil when there is none.
+    /// positive semi-definite (`smallestPrincipalMinor`); nil when there is none. Then, over all
+    /// those points: D ≡ 0 (no density to solve for), or an axis without noise whose drift depends
+    /// on no other axis — it moves deterministically, so its stationary density is a point mass or
+    /// not unique (the `linear` model's rank condition, in the form expressions allow). The points
+    /// are samples: a D that turns indefinite strictly between two of them is not seen.
     public func firstOffence(on grid: Grid) -> Offence? {
         let d = dimension
         var x = [Double](repeating: 0, count: d), mu = [Double](repeating: 0, count: d)
         var dd = [Double](repeating: 0, count: d * d)
-        let lattices = (0..<d).map { grid.evaluationPoints(axis: $0) }
+        let lattices = (0..<d).map { Self.schemePoints(grid.axes[$0]) }
         let centres = grid.axes.map(\.centres)
         func check(_ x: [Double]) -> Offence? {
-            drift(at: x, into: &mu)
-            if let i = mu.firstIndex(where: { !$0.isFinite }) {
-                let hint = numericalCorrection && itoDrift[i].evaluate(x).isFinite
-                    ? "; the Stratonovich correction of the symmetric root of 2D is not defined where D is singular — give the noise amplitude (noise_amplitude) instead"
-                    : ""
-                return Offence(point: x, key: "drift[\(i)]", message: "the Itô drift μ_\(i) is \(mu[i])\(hint)")
-            }
+            // D first: an indefinite D also spoils the Stratonovich root in the drift.
             diffusion(at: x, into: &dd)
             if let m = dd.firstIndex(where: { !$0.isFinite }) {
                 return Offence(point: x, key: "diffusion[\(m / d)][\(m % d)]", message: "D is \(dd[m])")
@@ -206,13 +208,20 @@ extension GeneralModel {
             for i in 0..<d { for j in 0..<i where Swift.abs(dd[i * d + j] - dd[j * d + i]) > 1e-12 * scale {
                 return Offence(point: x, key: "diffusion[\(i)][\(j)]", message: "D must be symmetric, but D[\(i)][\(j)] = \(dd[i * d + j]) and D[\(j)][\(i)] = \(dd[j * d + i])")
             } }
-            if let (minor, rows) = Self.smallestPrincipalMinor(dd, dimension: d, scale: scale), minor < -1e-12 * Foundation.pow(scale, Double(rows.count)) {
+            if let (minor, rows) = Self.smallestPrincipalMinor(dd, dimension: d), minor < 0 {
                 let name = rows.count == 1 ? "D[\(rows[0])][\(rows[0])] = \(minor)" : "the principal minor of rows \(rows) is \(minor)"
                 return Offence(point: x, key: "diffusion", message: "D must be positive semi-definite, but \(name)")
+            }
+            drift(at: x, into: &mu)
+            if let i = mu.firstIndex(where: { !$0.isFinite }) {
+                let root = numericalCorrection && itoDrift[i].evaluate(x).isFinite
+                return Offence(point: x, key: "drift[\(i)]", message: "the Itô drift μ_\(i) is \(mu[i])",
+                               hint: root ? "the Stratonovich correction needs the derivative of the symmetric square root of 2D, which does not exist where D is singular and varies" : nil)
             }
             return nil
         }
         var index = [Int](repeating: 0, count: d)
+        var noisy = [Bool](repeating: false, count: d)
         for k in 0..<d {
             // Axis k runs over its evaluation points, the others over their centres.
             let counts = (0..<d).map { $0 == k ? lattices[k].count : centres[$0].count }
@@ -221,6 +230,7 @@ extension GeneralModel {
             for _ in 0..<total {
                 for m in 0..<d { x[m] = m == k ? lattices[k][index[m]] : centres[m][index[m]] }
                 if let offence = check(x) { return offence }
+                for m in 0..<d where dd[m * d + m] > 0 { noisy[m] = true }
                 for m in stride(from: d - 1, through: 0, by: -1) {
                     index[m] += 1
                     if index[m] < counts[m] { break }
@@ -228,16 +238,29 @@ extension GeneralModel {
                 }
             }
         }
+        let names = grid.axes.map(\.name)
+        if !noisy.contains(true) {
+            return Offence(point: [], key: "diffusion", message: "D is zero everywhere on the box: without noise there is no density to solve for")
+        }
+        for k in 0..<d where !noisy[k] && !numericalCorrection {
+            let coupled = (0..<d).contains { j in j != k && itoDrift[k].derivative(j) != .number(0) }
+            if !coupled {
+                return Offence(point: [], key: "drift[\(k)]",
+                               message: "axis '\(names[k])' has no noise and its drift depends on no other axis, so '\(names[k])' moves deterministically and its stationary density is a point mass or not unique; add noise along '\(names[k])' or couple its drift to a noisy axis")
+            }
+        }
         return nil
     }
 
-    /// The principal minor of a symmetric d×d matrix that is smallest relative to scale^size, with
-    /// its rows: PSD exactly when every principal minor is ≥ 0 (leading minors alone decide
-    /// definiteness, not semi-definiteness). Minors of up to 3 rows are computed inline (this runs
-    /// at every evaluation point of the grid).
-    static func smallestPrincipalMinor(_ a: [Double], dimension d: Int, scale: Double) -> (Double, [Int])? {
-        let unit = Swift.max(scale, .leastNormalMagnitude)
-        var best: (value: Double, rows: [Int], relative: Double)? = nil
+    /// The most negative principal minor of a symmetric d×d matrix beyond round-off, with its rows;
+    /// nil when none is. PSD exactly when every principal minor is ≥ 0 (leading minors alone
+    /// decide definiteness, not semi-definiteness). Each minor is judged against the product of its
+    /// diagonal entries — the minor of the correlation matrix, invariant under rescaling an axis —
+    /// allowing −1e-12 of it (the round-off of a rank-deficient D computed from expressions), so a
+    /// small row cannot hide an indefinite block under a large one. Minors of up to 3 rows are
+    /// computed inline (this runs at every evaluation point of the grid).
+    static func smallestPrincipalMinor(_ a: [Double], dimension d: Int) -> (Double, [Int])? {
+        var worst: (value: Double, rows: [Int], relative: Double)? = nil
         var rows: [Int] = []
         rows.reserveCapacity(d)
         for mask in 1..<(1 << d) {
@@ -256,9 +279,39 @@ extension GeneralModel {
                 let sub = Matrix(rows: n, columns: n, elements: rows.flatMap { i in rows.map { j in a[i * d + j] } })
                 value = (try? sub.determinant()) ?? .nan
             }
-            let relative = value / Foundation.pow(unit, Double(rows.count))
-            if best == nil || relative < best!.relative || relative.isNaN { best = (value, rows, relative) }
+            let diagonal = rows.reduce(1.0) { $0 * Swift.max(a[$1 * d + $1], 0) }
+            guard value < -1e-12 * diagonal || value.isNaN else { continue }
+            // Rank the offences by the minor over the largest entry's power (the diagonal product may be 0).
+            let scale = rows.reduce(0.0) { m, i in rows.reduce(m) { Swift.max($0, Swift.abs(a[i * d + $1])) } }
+            let relative = value / Foundation.pow(Swift.max(scale, .leastNormalMagnitude), Double(rows.count))
+            if worst == nil || relative < worst!.relative || relative.isNaN { worst = (value, rows, relative) }
         }
-        return best.map { ($0.value, $0.rows) }
+        return worst.map { ($0.value, $0.rows) }
+    }
+
+    /// The points of one axis where the finite-volume scheme evaluates coefficients: the cell
+    /// centres; the 3 Gauss nodes of every segment between neighbouring centres (across the seam
+    /// of a periodic axis, wrapped), of the wall–centre segments of an absorbing axis, and the walls
+    /// of a specular one. A reflecting wall carries no flux, so nothing is evaluated on it.
+    static func schemePoints(_ axis: Axis) -> [Double] {
+        let s = 0.5 * (3.0 / 5.0).squareRoot()
+        let nodes = [0.5 - s, 0.5, 0.5 + s]
+        let centres = axis.centres
+        var points = centres
+        func segment(_ a: Double, _ b: Double, wrap: Bool = false) {
+            for t in nodes {
+                var x = a + t * (b - a)
+                if wrap { x = x < axis.lower ? x + axis.length : (x >= axis.upper ? x - axis.length : x) }
+                points.append(x)
+            }
+        }
+        for (a, b) in zip(centres, centres.dropFirst()) { segment(a, b) }
+        switch axis.boundary {
+        case .periodic: segment(axis.lower - 0.5 * axis.spacing, axis.lower + 0.5 * axis.spacing, wrap: true)
+        case .absorbing: segment(axis.lower, centres[0]); segment(centres[centres.count - 1], axis.upper)
+        case .specular: points += [axis.lower, axis.upper]
+        case .reflecting: break
+        }
+        return points
     }
 }

@@ -182,7 +182,14 @@ extension Problem {
         case let .sgd(parameters, _): key = drift ? (parameters.loss != nil ? "model.loss" : "model.hessian") : "model." + offence.key
         default: key = "model." + (general.amplitude != nil && !drift ? "noise_amplitude" : offence.key)
         }
-        throw context.error(key, "\(offence.message) at \(at), a point where the scheme evaluates the coefficients (\(drift ? "a division by zero, the logarithm of a non-positive number, or an overflow?" : "the diffusion tensor must be a finite, symmetric positive semi-definite matrix on the whole box"))")
+        guard !offence.point.isEmpty else { throw context.error(key, offence.message) }
+        var advice = drift ? "a division by zero, the logarithm of a non-positive number, or an overflow?"
+                           : "the diffusion tensor must be a finite, symmetric positive semi-definite matrix on the whole box"
+        if let hint = offence.hint {
+            // Only `general` has the amplitude key.
+            if case .general = model { advice = hint + "; give the noise amplitude σ (noise_amplitude, 2D = σσᵀ) instead" } else { advice = hint }
+        }
+        throw context.error(key, "\(offence.message) at \(at), a point where the scheme evaluates the coefficients (\(advice))")
     }
 }
 
