@@ -124,7 +124,7 @@ extension Problem {
             }
             guard model.linearModel != nil else {
                 throw TOMLNode(value: type, path: "discretization.type", context: node.context)
-                    .fail("the spectral discretization is implemented for linear, sgd-momentum and langevin models so far, not \(model.typeName); use type = \"finite-volume\"")
+                    .fail("the spectral discretization is implemented for linear, sgd-momentum, langevin and sgd (a hessian with constant diffusion) models so far, not this \(model.typeName) model; use type = \"finite-volume\"")
             }
             if let k = basis.firstIndex(of: "fourier") {
                 throw TOMLNode(value: basis[k], path: "discretization.basis[\(k)]", context: node.context)
@@ -189,9 +189,11 @@ extension Problem {
             throw TOMLNode(value: basis[k], path: "discretization.basis[\(k)]", context: node.context)
                 .fail("legendre axes cannot be mixed with \(basis[k]) ones yet: give every axis the legendre basis")
         }
-        guard case .linear = model, let linear = model.linearModel else {
+        // Every model with an OU form (linear, sgd with a quadratic loss and constant D; sgd-momentum's
+        // degenerate D is refused below).
+        guard let linear = model.linearModel else {
             throw TOMLNode(value: "legendre", path: "discretization.basis", context: node.context)
-                .fail("the legendre basis is implemented for linear models so far, not \(model.typeName); use type = \"finite-volume\"")
+                .fail("the legendre basis is implemented for models with a linear drift and constant D so far (linear, sgd with a hessian and constant diffusion), not this \(model.typeName) model; use type = \"finite-volume\"")
         }
         for key in ["center", "scale"] where table.optional(key) != nil {
             throw try table.required(key).fail("'\(key)' belongs to hermite axes; a legendre axis spans the [grid] box")
