@@ -151,7 +151,9 @@ final class CompiledFormulaTests: XCTestCase {
         let names = ["x", "y", "z"]
         let texts = ["1.5", "y", "-x^2 + 3*y - z/2", "exp(-x^2/2)*sin(3*y) + cos(x*y)^2", "(x - 1)^3 / (1 + y^2) ^ 0.5",
                      "sqrt(abs(x)) + log(1 + y^2) - tan(z/4) + atan(x - y) + tanh(z) + erf(x)",
-                     "min(x, y) * max(y, z) - min(max(x, 0.1), 2)", "2^x + x^y"]
+                     "min(x, y) * max(y, z) - min(max(x, 0.1), 2)", "2^x + x^y",
+                     // Repeated subexpressions (computed once by the compiled program): the same bits.
+                     "sin(x + y)*cos(x + y) + sin(x + y)^2 - exp(sin(x + y)) / (1 + (x*x)*(x*x))"]
         var parser = FormulaParser(variables: names)
         for text in texts {
             let formula = try parser.parse(text)
