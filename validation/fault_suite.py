@@ -762,6 +762,11 @@ REGRESSIONS = [
          exit=2, stderr=["model.hessian", "not both"]),
     dict(name="sgd-writes-diagnostics", argv=["solve", "grids/sgd-state-dependent.toml", "-o", "sgd.h5"],
          exit=0, post=is_hdf5("sgd.h5")),
+    dict(name="sgd-momentum-noise-unknown", argv=["solve", "grids/sgd-momentum-p1.toml", "--set", 'model.noise="heavy"'],
+         exit=2, stderr=["model.noise", "state-dependent"]),
+    dict(name="sgd-momentum-state-dependent-spectral-refused", argv=["solve", "grids/sgd-momentum-p1.toml", "--set", 'model.noise="state-dependent"',
+                                                                     "--set", 'discretization.type="spectral"', "--set", 'discretization.basis=["hermite", "hermite"]', "--modes", "8,8"],
+         exit=2, stderr=["discretization", "sgd-momentum"]),
     # 21. raw terminal escapes in a title never reach the terminal
     dict(name="title-terminal-escape", argv=["solve", "esc.toml"],
          setup=write_problem("esc.toml", "ou1d.toml", "", "title", '"\\u001b[31mRED\\u001b[0m"'),

@@ -204,8 +204,13 @@ public enum StationaryOutput {
         -> [(String, AttributeValue)] {
         let grid = problem.grid
         var hyperParameters: [(String, AttributeValue)] = []
-        if case let .sgdMomentum(sgd, _) = problem.model {
-            hyperParameters = [
+        let momentum: SGDMomentumParameters?
+        switch problem.model {
+        case let .sgdMomentum(sgd, _), let .sgdMomentumStateDependent(sgd, _): momentum = sgd
+        default: momentum = nil
+        }
+        if let sgd = momentum {
+            hyperParameters = [("noise", .string(sgd.stateDependentNoise ? "state-dependent" : "constant")),
                 ("hessian", .doubles(sgd.hessian.elements)), ("learning_rate", .double(sgd.learningRate)),
                 ("momentum", .double(sgd.momentum)), ("batch_size", .double(sgd.batchSize)),
                 ("gradient_noise", .doubles(sgd.gradientNoise.elements)), ("weight_decay", .double(sgd.weightDecay)),

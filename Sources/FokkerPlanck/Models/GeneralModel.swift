@@ -41,6 +41,9 @@ public struct GeneralModel: DriftDiffusionModel {
     let diffusionDerivatives: [[Formula]]
     public let hasConstantDiffusion: Bool
     public let hasAffineDrift: Bool
+    /// Position axis → its velocity axis, for phase-space models built on expressions (SGD with
+    /// momentum and state-dependent noise): what a specular wall reverses.
+    public let velocityAxes: [Int: Int]
     /// `itoDrift` and `diffusionEntries` compiled for evaluation (`CompiledFormula`).
     let compiledDrift: [CompiledFormula]
     let compiledDiffusion: [CompiledFormula]
@@ -50,8 +53,9 @@ public struct GeneralModel: DriftDiffusionModel {
     ///   - diffusion: D_ij row-major (d×d), or nil when `amplitude` is given;
     ///   - amplitude: σ row-major (d × `amplitudeColumns`), or nil.
     public init(drift: [Formula], diffusion: [Formula]?, amplitude: [Formula]? = nil, amplitudeColumns: Int = 0,
-                convention: StochasticConvention = .ito, temperature: Double = 1) {
+                convention: StochasticConvention = .ito, temperature: Double = 1, velocityAxes: [Int: Int] = [:]) {
         let d = drift.count
+        self.velocityAxes = velocityAxes
         dimension = d
         self.temperature = temperature
         self.convention = convention
@@ -116,6 +120,8 @@ public struct GeneralModel: DriftDiffusionModel {
     public func diffusion(at x: [Double], into d: inout [Double]) {
         for m in 0..<compiledDiffusion.count { d[m] = compiledDiffusion[m].evaluate(x) }
     }
+
+    public func velocityAxis(pairedWith k: Int) -> Int? { velocityAxes[k] }
 
     /// One entry at a time, unless the Stratonovich correction couples them.
     public var evaluatesComponentwise: Bool { !numericalCorrection }

@@ -23,6 +23,9 @@ public struct SGDMomentumParameters: Sendable, Equatable {
     public let weightDecay: Double
     /// μ, the minimum of the loss.
     public let minimum: [Double]
+    /// `noise = "state-dependent"`: the least-squares gradient noise of Gaussian data,
+    /// Σ(θ) = Σ + H e eᵀ H + (eᵀ H e) H with e = θ − μ (see `noiseCovariance(at:)`).
+    public var stateDependentNoise = false
 
     public init(hessian: Matrix, learningRate: Double, momentum: Double, batchSize: Double,
                 gradientNoise: Matrix, weightDecay: Double = 0, minimum: [Double]? = nil) {
@@ -56,6 +59,43 @@ public struct SGDMomentumParameters: Sendable, Equatable {
         guard weightDecay != 0, minimum.contains(where: { $0 != 0 }) else { return minimum }
         // H + λI is symmetric positive definite (H SPD, λ ≥ 0): the solve cannot fail.
         return (try? (hessian + weightDecay * Matrix.identity(p)).solve(hessian * minimum)) ?? minimum
+    }
+
+    /// The per-example gradient covariance at θ. For least squares, g = x(xᵀe − ε) with e = θ − μ;
+    /// with Gaussian inputs x ~ N(0, H) Isserlis' theorem gives E[x xᵀ e eᵀ x xᵀ] = 2 H e eᵀ H +
+    /// (eᵀHe) H, so Cov g = Σ + H e eᵀ H + (eᵀ H e) H, Σ = s²H the covariance at the minimum (the
+    /// mechanism of Meng et al.'s power law). Constant Σ unless `stateDependentNoise`.
+    public func noiseCovariance(at theta: [Double]) -> Matrix {
+        guard stateDependentNoise else { return gradientNoise }
+        let e = zip(theta, minimum).map { $0 - $1 }
+        let he = hessian * e
+        let form = zip(e, he).reduce(0) { $0 + $1.0 * $1.1 }
+        var result = gradientNoise
+        for i in 0..<p { for j in 0..<p { result[i, j] += he[i] * he[j] + form * hessian[i, j] } }
+        return result
+    }
+
+    /// The phase-space model with the state-dependent noise: Kunin's drift, and
+    /// D_v(θ) = 2Σ(θ)/(η S (1+β)²) as expressions of the θ axes (`names`). D_v depends on θ and
+    /// acts on v only, so the Itô, Stratonovich and isothermal readings coincide.
+    public func stateDependentModel(names: [String], temperature: Double = 1) -> GeneralModel {
+        let linear = linearModel(temperature: temperature)
+        let d = 2 * p
+        let z: [Formula] = (0..<d).map { .subtract(.variable($0, names[$0]), .number(linear.center[$0])) }
+        let drift: [Formula] = (0..<d).map { i in
+            (0..<d).reduce(Formula.number(0)) { s, j in linear.driftMatrix[i, j] == 0 ? s : .sum(s, .product(.number(-linear.driftMatrix[i, j]), z[j])) }
+        }
+        let e: [Formula] = (0..<p).map { minimum[$0] == 0 ? .variable($0, names[$0]) : .subtract(.variable($0, names[$0]), .number(minimum[$0])) }
+        let he: [Formula] = (0..<p).map { i in (0..<p).reduce(Formula.number(0)) { s, j in .sum(s, .product(.number(hessian[i, j]), e[j])) } }
+        let form = (0..<p).reduce(Formula.number(0)) { s, i in .sum(s, .product(e[i], he[i])) }
+        let scale = 2 / (learningRate * batchSize * (1 + momentum) * (1 + momentum))
+        var diffusion = [Formula](repeating: .number(0), count: d * d)
+        for i in 0..<p { for j in 0..<p {
+            let entry = Formula.sum(.sum(.number(gradientNoise[i, j]), .product(he[i], he[j])), .product(.number(hessian[i, j]), form))
+            diffusion[(p + i) * d + p + j] = .product(.number(scale), entry)
+        } }
+        return GeneralModel(drift: drift, diffusion: diffusion, temperature: temperature,
+                            velocityAxes: Dictionary(uniqueKeysWithValues: (0..<p).map { ($0, p + $0) }))
     }
 
     /// The phase-space OU model: drift matrix A, diffusion diag(0, D_v), centre (μ_λ, 0).

@@ -28,7 +28,9 @@ extension Problem {
         if Self.modelType(modelNode) == "sgd-momentum" {
             let (parameters, temperature, defaults) = try Self.decodeSGDMomentum(modelNode, maximumAxes: maximumAxes)
             grid = try Self.decodeGrid(root.optional("grid"), defaults: defaults, context: context, maximumAxes: maximumAxes)
-            model = .sgdMomentum(parameters, parameters.linearModel(temperature: temperature))
+            model = parameters.stateDependentNoise
+                ? .sgdMomentumStateDependent(parameters, parameters.stateDependentModel(names: grid.axes.map(\.name), temperature: temperature))
+                : .sgdMomentum(parameters, parameters.linearModel(temperature: temperature))
         } else if Self.modelType(modelNode) == "langevin" {
             let names: (Int) -> [String] = { $0 == 4 ? ["x", "y", "vx", "vy"] : ["x", "v"] }
             // Langevin phase space has 2 or 4 axes in either discretization: no hint at 5–6.
@@ -398,7 +400,7 @@ extension Problem {
     /// 10⁶ output cells for p = 3, which only the spectral discretization solves).
     static func decodeSGDMomentum(_ node: TOMLNode, maximumAxes: Int = 4) throws -> (SGDMomentumParameters, temperature: Double, GridDefaults) {
         let table = try node.table(allowed: ["type", "hessian", "learning_rate", "momentum", "batch_size", "gradient_noise",
-                                             "noise_scale", "weight_decay", "minimum", "temperature"])
+                                             "noise_scale", "weight_decay", "minimum", "temperature", "noise"])
         let hessianNode = try table.required("hessian")
         let size = try hessianNode.array().count
         guard (1...(maximumAxes / 2)).contains(size) else {
@@ -437,8 +439,20 @@ extension Problem {
         if let decayNode, decay < 0 { throw decayNode.fail("the weight decay must be ≥ 0, found \(decay)") }
         let minimum = try table.optional("minimum")?.numbers(count: size) ?? [Double](repeating: 0, count: size)
         let temperature = try table.positiveNumber("temperature", default: 1)
-        let parameters = SGDMomentumParameters(hessian: hessian, learningRate: eta, momentum: beta, batchSize: batch,
+        var parameters = SGDMomentumParameters(hessian: hessian, learningRate: eta, momentum: beta, batchSize: batch,
                                                gradientNoise: noise, weightDecay: decay, minimum: minimum)
+        if let noiseNode = table.optional("noise") {
+            switch try noiseNode.string() {
+            case "constant": break
+            case "state-dependent":
+                guard maximumAxes == 4 || 2 * size <= 4 else {
+                    throw noiseNode.fail("the state-dependent noise is solved on finite-volume grids (p ≤ 2); the spectral discretization takes constant noise")
+                }
+                parameters.stateDependentNoise = true
+            case let other:
+                throw noiseNode.fail("unknown noise '\(other)'; expected constant (Σ) or state-dependent (least squares with Gaussian data: Σ + H e eᵀ H + (eᵀHe) H, e = θ − μ)")
+            }
+        }
         let covariance = try KuninReference(parameters).covariance
         let centre = parameters.fixedPoint + [Double](repeating: 0, count: size)
         let spread = (0..<(2 * size)).map { 6 * max(covariance[$0, $0], 0).squareRoot() }

@@ -27,6 +27,9 @@ public enum ModelSpecification: Sendable {
     case linear(LinearModel)
     /// Kunin's SGD with momentum; solved as the phase-space linear model it defines.
     case sgdMomentum(SGDMomentumParameters, LinearModel)
+    /// Kunin's SGD with momentum with the least-squares, state-dependent gradient noise
+    /// (`noise = "state-dependent"`): the same drift, D_v(θ) as expressions.
+    case sgdMomentumStateDependent(SGDMomentumParameters, GeneralModel)
     /// Underdamped Langevin dynamics in a potential.
     case langevin(LangevinModel)
     /// Chaudhari–Soatto overdamped SGD: a `LinearModel` for a quadratic loss with constant D, else
@@ -41,7 +44,7 @@ public enum ModelSpecification: Sendable {
     public var typeName: String {
         switch self {
         case .linear: return "linear"
-        case .sgdMomentum: return "sgd-momentum"
+        case .sgdMomentum, .sgdMomentumStateDependent: return "sgd-momentum"
         case .langevin: return "langevin"
         case .sgd: return "sgd"
         case .powerLaw: return "power-law"
@@ -54,6 +57,7 @@ public enum ModelSpecification: Sendable {
         switch self {
         case let .linear(model): return model
         case let .sgdMomentum(_, model): return model
+        case let .sgdMomentumStateDependent(_, model): return model
         case let .langevin(model): return model
         case let .sgd(_, model): return model
         case let .powerLaw(_, model): return model
@@ -67,7 +71,7 @@ public enum ModelSpecification: Sendable {
         case let .linear(model): return model
         case let .sgdMomentum(_, model): return model
         case let .sgd(_, model): return model as? LinearModel
-        case .langevin, .powerLaw, .general: return nil
+        case .langevin, .powerLaw, .general, .sgdMomentumStateDependent: return nil
         }
     }
 

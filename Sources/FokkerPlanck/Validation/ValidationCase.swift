@@ -56,6 +56,9 @@ public struct ValidationCase: Sendable {
         /// coefficients (`OneDimensionalStationaryReference`): exp(∫μ/D)/D, or the tilted ring with
         /// its constant current.
         case oneDimensional = "one-dimensional"
+        /// SGD with momentum with the state-dependent least-squares noise: its stationary mean and
+        /// covariance, exact from the closed second-moment equations (`SGDMomentumMoments`).
+        case sgdMomentumMoments = "sgd-momentum-moments"
     }
 
     public let name: String
@@ -288,6 +291,7 @@ extension ValidationCase {
                 case .separableExact: run = try separableRun(problem, model: problem.model.linearModel!, grid: grid, start: start)
                 case .densityExpression: run = try expressionRun(problem, grid: grid, start: start)
                 case .oneDimensional: run = try oneDimensionalRun(problem, grid: grid, start: start)
+                case .sgdMomentumMoments: run = try momentsRun(problem, grid: grid, start: start)
                 }
             } catch let FokkerPlanckError.solverFailed(message) {
                 // A failed solve fails the case, not the whole validation run.
@@ -445,6 +449,24 @@ extension ValidationCase {
         }
         return try estimated(problem, ValidationResult.Run(cells: grid.shape, spacing: grid.spacing.max()!, errors: fields,
                                     mass: solution.mass, residual: solution.residual, seconds: seconds(since: start)), solution)
+    }
+
+    private func momentsRun(_ problem: Problem, grid: Grid, start: DispatchTime) throws -> ValidationResult.Run {
+        guard case let .sgdMomentumStateDependent(parameters, _) = problem.model else {
+            throw FokkerPlanckError.badInput(file: path, keyPath: "case.reference", line: nil,
+                                             message: "the sgd-momentum-moments reference needs an sgd-momentum model with noise = \"state-dependent\"")
+        }
+        let exact = try SGDMomentumMoments(parameters)
+        let solution = try problem.solver.solve(try problem.discretization(on: grid))
+        let moments = solution.discretization.diagnostics(of: solution.state, density: solution.density)
+        let mean = zip(moments.mean, exact.mean).map { abs($0 - $1) }.max()!
+        let covariance = zip(moments.covariance, exact.covariance.elements).map { abs($0 - $1) }.max()!
+        let variance = (0..<exact.covariance.rows).map { abs(moments.covariance[$0 * (exact.covariance.rows + 1)] / exact.covariance[$0, $0] - 1) }.max()!
+        // No closed-form density: the moments are the check (and the run carries no estimate,
+        // which is about ρ).
+        return ValidationResult.Run(cells: grid.shape, spacing: grid.spacing.max()!,
+                                    errors: [("covariance", covariance), ("variances (relative)", variance), ("mean", mean)],
+                                    mass: solution.mass, residual: solution.residual, seconds: seconds(since: start))
     }
 
     /// ∫ f over the box, 3-point Gauss–Legendre per axis in every cell (exact to degree 5 per cell).
