@@ -492,6 +492,52 @@ def check_current_diagnostics(fpsolve, workdir, checks):
     checks.check("sgd-state-dependent: /potential_minus_loss is Φ − f", np.allclose(gap, phi - loss, rtol=0, atol=1e-12))
 
 
+def check_state_dependent_momentum(fpsolve, workdir, checks):
+    """Issue 11, item 5: SGD with momentum with the least-squares noise of Gaussian data. The
+    per-example gradient covariance Σ + 2h²e² (p = 1) is re-derived here by Monte Carlo, and the
+    stationary covariance of the continuous model from its closed second-moment equations with
+    SciPy's Lyapunov solver (A C + C Aᵀ = 2 E[D(C)], iterated), against the file's."""
+    path = ROOT / "validation" / "problems" / "sgd-momentum-p1-state-dependent.toml"
+    model = tomllib.loads(path.read_text())["model"]
+    h = model["hessian"][0][0]
+    eta, beta, batch, sigma2 = model["learning_rate"], model["momentum"], model["batch_size"], model["noise_scale"]
+    rng = np.random.default_rng(20261124)
+    x = rng.normal(0.0, math.sqrt(h), 4_000_000)
+    label = rng.normal(0.0, math.sqrt(sigma2), x.size)     # Σ at the minimum = σ² h = E[x²ε²]
+    e = 0.3
+    g = x * (x * e - label)
+    sampled = np.var(g)
+    # The sample variance's own standard error (≈ 0.2 % here); 5 of them bound a correct formula.
+    error = np.std((g - g.mean()) ** 2) / math.sqrt(g.size)
+    formula = sigma2 * h + 2 * h * h * e * e
+    checks.check(f"state-dependent noise: Monte Carlo Cov g at e = {e} ({sampled:.4f} ± {error:.4f}) is σ²h + 2h²e² ({formula:.4f})",
+                 abs(sampled - formula) <= 5 * error, f"{(sampled - formula) / error:+.1f} standard errors")
+    k, gamma = 2 * h / (eta * (1 + beta)), 2 * (1 - beta) / (eta * (1 + beta))
+    scale = 2 / (eta * batch * (1 + beta) ** 2)
+    a = np.array([[0.0, -1.0], [k, gamma]])
+    c = np.zeros((2, 2))
+    for _ in range(200):
+        d = np.zeros((2, 2))
+        d[1, 1] = scale * (sigma2 * h + 2 * h * h * c[0, 0])
+        c = scipy.linalg.solve_continuous_lyapunov(a, 2 * d)
+    out = Path(workdir) / "sgd-momentum-state-dependent.h5"
+    run = subprocess.run([fpsolve, "solve", str(path), "-o", str(out), "--quiet", "--cells", "256,256"], capture_output=True, text=True)
+    checks.check("state-dependent momentum: fpsolve solve exits 0", run.returncode == 0, run.stderr.strip())
+    if run.returncode != 0:
+        return
+    with h5py.File(out, "r") as f:
+        computed = np.array(f.attrs["stationary_covariance"]).reshape(2, 2)
+        noise = f.attrs["noise"]
+        noise = noise.decode() if isinstance(noise, bytes) else str(noise)
+    relative = np.abs(np.diag(computed) / np.diag(c) - 1).max()
+    # Second order: measured 7.8e-4 at 256² (fpsolve validate sgd-momentum-p1-state-dependent).
+    checks.check(f"state-dependent momentum: variances match the moment equations (≤ 2e-3; Var θ {computed[0, 0]:.6f} vs {c[0, 0]:.6f})", relative <= 2e-3, f"{relative:.1e}")
+    constant = eta * sigma2 / (2 * batch * (1 - beta))
+    checks.check(f"state-dependent momentum: Var θ exceeds the constant-noise {constant:.6f} by {c[0, 0] / constant - 1:.1%} (≈ ηh/(S(1−β)) = {eta * h / (batch * (1 - beta)):.2%})",
+                 computed[0, 0] / constant - 1 > 0.05)
+    checks.check("state-dependent momentum: the file records noise = state-dependent", noise == "state-dependent", noise)
+
+
 def check_tilted_ring(fpsolve, workdir, checks):
     """Issue 11: the mean velocity on a tilted cosine ring, ∫J dx from the file's current, against
     Stratonovich's double-integral formula as the kramers handbook (K0021, Reimann et al. Eq. 7)
@@ -693,6 +739,7 @@ def main():
         check_conventions(args.fpsolve, workdir, checks)
         check_tilted_ring(args.fpsolve, workdir, checks)
         check_current_diagnostics(args.fpsolve, workdir, checks)
+        check_state_dependent_momentum(args.fpsolve, workdir, checks)
         check_more_evolutions(args.fpsolve, workdir, checks)
         check_spectral(args.fpsolve, workdir, checks)
         check_legendre(args.fpsolve, workdir, checks)
