@@ -348,10 +348,12 @@ def check_netcdf4(checks, e):
                 problems = []
                 allowed = set(e.axes) | ({"time"} if e.evolve else set())
                 # Kunin's modified loss exists only when Σ = σ²H (the sgd-momentum case with
-                # isotropic noise in H's metric); with a general Σ fpsolve writes no /modified_loss.
+                # isotropic noise in H's metric); with a general or state-dependent Σ fpsolve writes no
+                # /modified_loss.
                 h = np.asarray(dataset.variables["hessian"][:]) if "hessian" in dataset.variables else None
                 sigma = np.asarray(dataset.variables["gradient_noise"][:]) if "gradient_noise" in dataset.variables else None
-                proportional = (h is not None and sigma is not None
+                constant = str(getattr(dataset, "noise", "constant")) == "constant"
+                proportional = (constant and h is not None and sigma is not None
                                 and np.allclose(sigma, np.trace(sigma) / np.trace(h) * h, rtol=0, atol=1e-12 * np.abs(sigma).max()))
                 for n in ("marginal_theta", "marginal_v") + (("modified_loss",) if proportional else ()):
                     variable = dataset.variables.get(n)

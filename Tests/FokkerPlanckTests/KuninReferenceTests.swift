@@ -179,6 +179,44 @@ final class SGDMomentumOutputTests: XCTestCase {
         XCTAssertEqual(covariance[0] / kunin[0], 1, accuracy: 0.03)
         XCTAssertEqual(covariance[3] / kunin[3], 1, accuracy: 0.03)
     }
+
+    /// State-dependent noise: the marginals and the model's matrices, but none of Kunin's
+    /// constant-noise closed forms (they do not hold), and `noise` says which.
+    func testStateDependentNoiseWritesMarginalsButNoKuninClosedForms() throws {
+        let problem = try Problem(text: """
+            [model]
+            type = "sgd-momentum"
+            hessian = [[2.0]]
+            learning_rate = 0.1
+            momentum = 0.9
+            batch_size = 32
+            noise_scale = 1.0
+            noise = "state-dependent"
+            [grid]
+            lower = [-0.89, -4.1]
+            upper = [0.89, 4.1]
+            cells = [48, 48]
+            """)
+        let solution = try problem.solver.solve(FiniteVolumeScheme(grid: problem.grid, model: problem.model.coefficients))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sgdm-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("sgdm.h5").path
+        let target = try OutputTarget(checking: path, keyPath: "path", inputs: [], force: false,
+                                      estimatedBytes: StationaryOutput.estimatedBytes(problem: problem))
+        try StationaryOutput.write(problem: problem, solution: solution, wallSeconds: 0, to: target)
+        let summary = try OutputSummary(contentsOf: path)
+        let names = Set(summary.datasets.map(\.name))
+        XCTAssertTrue(names.isSuperset(of: ["marginal_theta", "marginal_v", "hessian", "gradient_noise", "stationary_covariance"]), "\(names)")
+        XCTAssertFalse(names.contains("modified_loss"))
+        XCTAssertFalse(names.contains("kunin_covariance"))
+        XCTAssertNil(summary.attribute("kunin_covariance"))
+        guard case let .string(noise)? = summary.attribute("noise") else { return XCTFail("no noise attribute") }
+        XCTAssertEqual(noise, "state-dependent")
+        // Σ over θ of ρ(θ) h_θ = total mass (compensated sums: a few ulps).
+        let theta = try OutputSummary.read("marginal_theta", from: path)
+        XCTAssertEqual(theta.values.reduce(0, +) * problem.grid.axes[0].spacing, 1, accuracy: 1e-12)
+    }
 }
 
 /// E(θ(t) − θ(0))² from stationarity: computed by propagating θ ρ_ss with the discrete operator,

@@ -18,6 +18,8 @@ enum SGDMomentumOutput {
 
     /// `exact`: the discretization's closed-form marginal (a spectral expansion), else nil and
     /// the marginal is the sum over the grid's cells.
+    /// With state-dependent noise (`parameters.stateDependentNoise`) Kunin's closed forms do not
+    /// hold: only the marginals are written.
     static func datasets(parameters: SGDMomentumParameters, density: [Double], grid: Grid, temperature: Double,
                          exact: (([Int]) -> [Double]?)? = nil) throws -> [Dataset] {
         let p = parameters.parameterCount
@@ -25,7 +27,7 @@ enum SGDMomentumOutput {
             marginal(density: density, grid: grid, keep: Array(0..<p), name: "marginal_theta", description: "marginal density ρ(θ) = ∫ ρ dv", exact: exact),
             marginal(density: density, grid: grid, keep: Array(p..<(2 * p)), name: "marginal_v", description: "marginal density ρ(v) = ∫ ρ dθ", exact: exact),
         ]
-        if let sigma2 = noiseScale(parameters) {
+        if !parameters.stateDependentNoise, let sigma2 = noiseScale(parameters) {
             let kunin = try KuninReference(parameters)
             let kappa = KuninReference.kappa(noiseScale: sigma2, batchSize: parameters.batchSize, momentum: parameters.momentum)
             var values = [Double](repeating: 0, count: grid.cellCount)
@@ -45,18 +47,22 @@ enum SGDMomentumOutput {
     /// Kunin's closed-form covariance, flat and row-major (the computed moments are written for
     /// every stationary output).
     static func attributes(parameters: SGDMomentumParameters, density: [Double], grid: Grid) throws -> [(String, AttributeValue)] {
-        [("kunin_covariance", .doubles(try KuninReference(parameters).covariance.elements))]
+        parameters.stateDependentNoise ? [] : [("kunin_covariance", .doubles(try KuninReference(parameters).covariance.elements))]
     }
 
-    /// The same closed form, and the Hessian and the gradient noise, with their shapes.
+    /// The same closed form (constant noise only), and the Hessian and the gradient noise (at the
+    /// minimum, for state-dependent noise), with their shapes.
     static func matrices(parameters: SGDMomentumParameters) throws -> [StationaryOutput.MatrixVariable] {
-        [
+        let kunin: [StationaryOutput.MatrixVariable] = parameters.stateDependentNoise ? [] : [
             .init(name: "kunin_covariance", rows: "axis_row", columns: "axis_column", matrix: try KuninReference(parameters).covariance,
                   longName: "Kunin et al.'s closed-form stationary covariance of (θ, v)"),
+        ]
+        return kunin + [
             .init(name: "hessian", rows: "parameter_row", columns: "parameter_column", matrix: parameters.hessian,
                   longName: "Hessian H of the quadratic loss"),
             .init(name: "gradient_noise", rows: "parameter_row", columns: "parameter_column", matrix: parameters.gradientNoise,
-                  longName: "gradient noise covariance Σ"),
+                  longName: parameters.stateDependentNoise ? "covariance Σ of the data's gradient noise at the minimum (the state-dependent Σ(θ) adds to it)"
+                                                           : "gradient noise covariance Σ"),
         ]
     }
 

@@ -68,13 +68,16 @@ public enum StationaryOutput {
         // and the basis (`SpectralRecord`).
         let record = solution.discretization.spectralRecord
         if let record { extraAttributes += Self.spectralAttributes(record) }
-        if case let .sgdMomentum(parameters, _) = problem.model {
+        switch problem.model {
+        case let .sgdMomentum(parameters, _), let .sgdMomentumStateDependent(parameters, _):
             let discretization = solution.discretization, state = solution.state
             extra = try SGDMomentumOutput.datasets(parameters: parameters, density: solution.density, grid: grid,
                                                    temperature: problem.model.temperature,
                                                    exact: { discretization.marginal(of: state, keeping: $0) })
             extraAttributes += try SGDMomentumOutput.attributes(parameters: parameters, density: solution.density, grid: grid)
             matrices += try SGDMomentumOutput.matrices(parameters: parameters)
+        default:
+            break
         }
         switch problem.model {
         case let .sgd(parameters, _):
