@@ -77,11 +77,16 @@ struct Validate: ParsableCommand {
     func report(_ result: ValidationResult, description: String) -> String {
         var lines = ["\(result.passed ? "PASS" : "FAIL")  \(result.name)  \(description)"]
         let names = result.runs.first?.errors.map(\.name) ?? []
+        // A column is as wide as its name (at least 12): long field names do not run together.
+        let widths = names.map { max(12, $0.count + 2) }
+        func column(_ text: String, _ width: Int) -> String { text.padding(toLength: max(width, text.count + 1), withPad: " ", startingAt: 0) }
         lines.append("      " + (result.spectral ? "modes" : "cells").padding(toLength: 17, withPad: " ", startingAt: 0)
-                     + (names + ["estimate", "|mass−1|", "residual", "time"]).map { $0.padding(toLength: 12, withPad: " ", startingAt: 0) }.joined())
+                     + zip(names, widths).map { column($0, $1) }.joined()
+                     + ["estimate", "|mass−1|", "residual", "time"].map { column($0, 12) }.joined())
         for run in result.runs {
             let cells = run.cells.map(String.init).joined(separator: "×").padding(toLength: 17, withPad: " ", startingAt: 0)
-            let values = run.errors.map { String(format: "%-12.3e", $0.value) }.joined()
+            let values = zip(run.errors, widths + [Int](repeating: 12, count: max(0, run.errors.count - widths.count)))
+                .map { column(String(format: "%.3e", $0.0.value), $0.1) }.joined()
                 + (run.estimatedError.map { String(format: "%-12.3e", $0) } ?? "—".padding(toLength: 12, withPad: " ", startingAt: 0))
                 + String(format: "%-12.1e", abs(run.mass - 1))
                 + (run.residual.map { String(format: "%-12.1e", $0) } ?? "—".padding(toLength: 12, withPad: " ", startingAt: 0))
