@@ -767,6 +767,19 @@ REGRESSIONS = [
     dict(name="sgd-momentum-state-dependent-spectral-refused", argv=["solve", "grids/sgd-momentum-p1.toml", "--set", 'model.noise="state-dependent"',
                                                                      "--set", 'discretization.type="spectral"', "--set", 'discretization.basis=["hermite", "hermite"]', "--modes", "8,8"],
          exit=2, stderr=["discretization", "sgd-momentum"]),
+    # 26. the heavy ball's modified equation (issue 11, item 5): a boolean, momentum β > 0, and no
+    # step beyond (1 + √β)² (negative multipliers: no continuous flow).
+    dict(name="sgd-momentum-modified-not-boolean", argv=["solve", "grids/sgd-momentum-p1.toml", "--set", 'model.modified_equation="yes"'],
+         exit=2, stderr=["model.modified_equation", "true or false"]),
+    dict(name="sgd-momentum-modified-no-momentum", argv=["solve", "grids/sgd-momentum-p1.toml", "--set", "model.modified_equation=true",
+                                                          "--set", "model.momentum=0.0"],
+         exit=2, stderr=["model.modified_equation", "β > 0"]),
+    dict(name="sgd-momentum-modified-overshoot", argv=["solve", "grids/sgd-momentum-p1.toml", "--set", "model.modified_equation=true",
+                                                        "--set", "model.learning_rate=1.9"],
+         exit=2, stderr=["model.modified_equation", "(1 + √β)²"]),
+    dict(name="sgd-momentum-modified-writes", argv=["solve", "grids/sgd-momentum-p1.toml", "--set", "model.modified_equation=true",
+                                                     "--set", 'model.noise="state-dependent"', "--cells", "32,32", "-o", "me.h5"],
+         exit=0, post=is_hdf5("me.h5")),
     # 21. raw terminal escapes in a title never reach the terminal
     dict(name="title-terminal-escape", argv=["solve", "esc.toml"],
          setup=write_problem("esc.toml", "ou1d.toml", "", "title", '"\\u001b[31mRED\\u001b[0m"'),

@@ -31,14 +31,33 @@ public struct SGDMomentumMoments: Sendable {
             } }
             return result
         }
-        var c = try Matrix.solveLyapunov(linear.driftMatrix, forcing(Matrix(rows: d, columns: d)))
+        try self.init(drift: linear.driftMatrix, centre: linear.center, forcing: forcing)
+    }
+
+    /// The heavy ball's modified equation (`HeavyBallModifiedEquation`): the same closure with
+    /// E[D_v] from its quadratic forms (constant when the noise is constant).
+    public init(_ equation: HeavyBallModifiedEquation) throws {
+        let p = equation.parameters.parameterCount, d = 2 * p
+        let zero = [Double](repeating: 0, count: d)
+        func forcing(_ c: Matrix) -> Matrix {
+            let dv = equation.expectedVelocityDiffusion(mean: zero, covariance: c)
+            var result = Matrix(rows: d, columns: d)
+            for i in 0..<p { for j in 0..<p { result[p + i, p + j] = 2 * dv[i, j] } }
+            return result
+        }
+        try self.init(drift: equation.driftMatrix, centre: equation.centre, forcing: forcing)
+    }
+
+    private init(drift: Matrix, centre: [Double], forcing: (Matrix) -> Matrix) throws {
+        let d = drift.rows
+        var c = try Matrix.solveLyapunov(drift, forcing(Matrix(rows: d, columns: d)))
         for _ in 0..<500 {
-            let next = try Matrix.solveLyapunov(linear.driftMatrix, forcing(c))
+            let next = try Matrix.solveLyapunov(drift, forcing(c))
             let change = (next - c).maxAbs
             c = next
             guard c.elements.allSatisfy(\.isFinite), c.maxAbs < 1e100 else { break }
             if change <= 1e-15 * c.maxAbs {
-                mean = linear.center
+                mean = centre
                 covariance = c
                 return
             }

@@ -18,8 +18,8 @@ enum SGDMomentumOutput {
 
     /// `exact`: the discretization's closed-form marginal (a spectral expansion), else nil and
     /// the marginal is the sum over the grid's cells.
-    /// With state-dependent noise (`parameters.stateDependentNoise`) Kunin's closed forms do not
-    /// hold: only the marginals are written.
+    /// With state-dependent noise or the modified equation Kunin's closed forms do not hold
+    /// (`kuninClosedFormsHold`): only the marginals are written.
     static func datasets(parameters: SGDMomentumParameters, density: [Double], grid: Grid, temperature: Double,
                          exact: (([Int]) -> [Double]?)? = nil) throws -> [Dataset] {
         let p = parameters.parameterCount
@@ -27,7 +27,7 @@ enum SGDMomentumOutput {
             marginal(density: density, grid: grid, keep: Array(0..<p), name: "marginal_theta", description: "marginal density ρ(θ) = ∫ ρ dv", exact: exact),
             marginal(density: density, grid: grid, keep: Array(p..<(2 * p)), name: "marginal_v", description: "marginal density ρ(v) = ∫ ρ dθ", exact: exact),
         ]
-        if !parameters.stateDependentNoise, let sigma2 = noiseScale(parameters) {
+        if parameters.kuninClosedFormsHold, let sigma2 = noiseScale(parameters) {
             let kunin = try KuninReference(parameters)
             let kappa = KuninReference.kappa(noiseScale: sigma2, batchSize: parameters.batchSize, momentum: parameters.momentum)
             var values = [Double](repeating: 0, count: grid.cellCount)
@@ -47,17 +47,35 @@ enum SGDMomentumOutput {
     /// Kunin's closed-form covariance, flat and row-major (the computed moments are written for
     /// every stationary output).
     static func attributes(parameters: SGDMomentumParameters, density: [Double], grid: Grid) throws -> [(String, AttributeValue)] {
-        parameters.stateDependentNoise ? [] : [("kunin_covariance", .doubles(try KuninReference(parameters).covariance.elements))]
+        !parameters.kuninClosedFormsHold ? [] : [("kunin_covariance", .doubles(try KuninReference(parameters).covariance.elements))]
     }
 
     /// The same closed form (constant noise only), and the Hessian and the gradient noise (at the
     /// minimum, for state-dependent noise), with their shapes.
     static func matrices(parameters: SGDMomentumParameters) throws -> [StationaryOutput.MatrixVariable] {
-        let kunin: [StationaryOutput.MatrixVariable] = parameters.stateDependentNoise ? [] : [
+        let kunin: [StationaryOutput.MatrixVariable] = !parameters.kuninClosedFormsHold ? [] : [
             .init(name: "kunin_covariance", rows: "axis_row", columns: "axis_column", matrix: try KuninReference(parameters).covariance,
                   longName: "Kunin et al.'s closed-form stationary covariance of (θ, v)"),
         ]
-        return kunin + [
+        // Without Kunin's closed forms, the continuous model's exact second moments (its moment
+        // equations close: linear drift, quadratic D), and for the modified equation the discrete
+        // heavy ball's own (what real SGD with fresh Gaussian data gives).
+        var closed: [StationaryOutput.MatrixVariable] = []
+        if !parameters.kuninClosedFormsHold {
+            let equation = parameters.modifiedEquation ? try HeavyBallModifiedEquation(parameters) : nil
+            if let moments = try? (equation.map { try SGDMomentumMoments($0) } ?? SGDMomentumMoments(parameters)) {
+                closed.append(.init(name: "model_covariance", rows: "axis_row", columns: "axis_column", matrix: moments.covariance,
+                                    longName: "exact stationary covariance of the continuous model (its closed second-moment equations)"))
+            }
+            if let equation, let discrete = try? HeavyBallMoments(equation) {
+                closed.append(.init(name: "heavy_ball_covariance", rows: "axis_row", columns: "axis_column", matrix: discrete.covariance,
+                                    longName: "exact stationary covariance of the discrete heavy ball in (θ̄, v), fresh Gaussian data each step"))
+                closed.append(.init(name: "heavy_ball_iterate_covariance", rows: "parameter_row", columns: "parameter_column",
+                                    matrix: discrete.iterateCovariance,
+                                    longName: "exact stationary covariance of the heavy ball's iterates θ_k"))
+            }
+        }
+        return kunin + closed + [
             .init(name: "hessian", rows: "parameter_row", columns: "parameter_column", matrix: parameters.hessian,
                   longName: "Hessian H of the quadratic loss"),
             .init(name: "gradient_noise", rows: "parameter_row", columns: "parameter_column", matrix: parameters.gradientNoise,

@@ -76,6 +76,14 @@ public enum StationaryOutput {
                                                    exact: { discretization.marginal(of: state, keeping: $0) })
             extraAttributes += try SGDMomentumOutput.attributes(parameters: parameters, density: solution.density, grid: grid)
             matrices += try SGDMomentumOutput.matrices(parameters: parameters)
+            if parameters.modifiedEquation {
+                // The iterates' own covariance, Cov θ_k = C_θ̄θ̄ + (η²/4) C_vv, from the density's.
+                let c = HeavyBallMoments.iterateCovariance(Matrix(rows: grid.dimension, columns: grid.dimension, elements: moments.covariance),
+                                                           p: parameters.parameterCount, eta: parameters.learningRate)
+                matrices.append(MatrixVariable(name: "iterate_covariance", rows: "parameter_row", columns: "parameter_column", matrix: c,
+                                               longName: "covariance of the iterates θ_k = θ̄ + (η/2) v, from the computed density (C_θ̄θ̄ + (η²/4) C_vv)"))
+                extraAttributes.append(("iterate_covariance", .doubles(c.elements)))
+            }
         default:
             break
         }
@@ -214,6 +222,9 @@ public enum StationaryOutput {
         }
         if let sgd = momentum {
             hyperParameters = [("noise", .string(sgd.stateDependentNoise ? "state-dependent" : "constant")),
+                ("continuous_model", .string(sgd.modifiedEquation
+                    ? "modified equation of the heavy ball on θ̄ = (θ_k + θ_{k−1})/2, v = (θ_k − θ_{k−1})/η (the axes theta are θ̄)"
+                    : "Kunin et al.")),
                 ("hessian", .doubles(sgd.hessian.elements)), ("learning_rate", .double(sgd.learningRate)),
                 ("momentum", .double(sgd.momentum)), ("batch_size", .double(sgd.batchSize)),
                 ("gradient_noise", .doubles(sgd.gradientNoise.elements)), ("weight_decay", .double(sgd.weightDecay)),

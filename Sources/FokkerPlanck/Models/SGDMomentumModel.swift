@@ -26,6 +26,13 @@ public struct SGDMomentumParameters: Sendable, Equatable {
     /// `noise = "state-dependent"`: the least-squares gradient noise of Gaussian data,
     /// Σ(θ) = Σ + H e eᵀ H + (eᵀ H e) H with e = θ − μ (see `noiseCovariance(at:)`).
     public var stateDependentNoise = false
+    /// `modified_equation = true`: the heavy ball's modified equation (`HeavyBallModifiedEquation`)
+    /// on the midpoint θ̄ = (θ_k + θ_{k−1})/2 and v = (θ_k − θ_{k−1})/η, instead of Kunin's model.
+    public var modifiedEquation = false
+
+    /// Kunin's closed forms (`KuninReference`) describe the solved model: constant noise, Kunin's
+    /// continuous equation.
+    public var kuninClosedFormsHold: Bool { !stateDependentNoise && !modifiedEquation }
 
     public init(hessian: Matrix, learningRate: Double, momentum: Double, batchSize: Double,
                 gradientNoise: Matrix, weightDecay: Double = 0, minimum: [Double]? = nil) {

@@ -28,9 +28,16 @@ extension Problem {
         if Self.modelType(modelNode) == "sgd-momentum" {
             let (parameters, temperature, defaults) = try Self.decodeSGDMomentum(modelNode, maximumAxes: maximumAxes)
             grid = try Self.decodeGrid(root.optional("grid"), defaults: defaults, context: context, maximumAxes: maximumAxes)
-            model = parameters.stateDependentNoise
-                ? .sgdMomentumStateDependent(parameters, parameters.stateDependentModel(names: grid.axes.map(\.name), temperature: temperature))
-                : .sgdMomentum(parameters, parameters.linearModel(temperature: temperature))
+            if parameters.modifiedEquation {
+                let equation = try HeavyBallModifiedEquation(parameters)
+                model = parameters.stateDependentNoise
+                    ? .sgdMomentumStateDependent(parameters, equation.stateDependentModel(names: grid.axes.map(\.name), temperature: temperature))
+                    : .sgdMomentum(parameters, equation.linearModel(temperature: temperature))
+            } else {
+                model = parameters.stateDependentNoise
+                    ? .sgdMomentumStateDependent(parameters, parameters.stateDependentModel(names: grid.axes.map(\.name), temperature: temperature))
+                    : .sgdMomentum(parameters, parameters.linearModel(temperature: temperature))
+            }
         } else if Self.modelType(modelNode) == "langevin" {
             let names: (Int) -> [String] = { $0 == 4 ? ["x", "y", "vx", "vy"] : ["x", "v"] }
             // Langevin phase space has 2 or 4 axes in either discretization: no hint at 5–6.
@@ -400,7 +407,7 @@ extension Problem {
     /// 10⁶ output cells for p = 3, which only the spectral discretization solves).
     static func decodeSGDMomentum(_ node: TOMLNode, maximumAxes: Int = 4) throws -> (SGDMomentumParameters, temperature: Double, GridDefaults) {
         let table = try node.table(allowed: ["type", "hessian", "learning_rate", "momentum", "batch_size", "gradient_noise",
-                                             "noise_scale", "weight_decay", "minimum", "temperature", "noise"])
+                                             "noise_scale", "weight_decay", "minimum", "temperature", "noise", "modified_equation"])
         let hessianNode = try table.required("hessian")
         let size = try hessianNode.array().count
         guard (1...(maximumAxes / 2)).contains(size) else {
@@ -453,9 +460,32 @@ extension Problem {
                 throw noiseNode.fail("unknown noise '\(other)'; expected constant (Σ) or state-dependent (least squares with Gaussian data: Σ + H e eᵀ H + (eᵀHe) H, e = θ − μ)")
             }
         }
-        let covariance = try KuninReference(parameters).covariance
+        if let node = table.optional("modified_equation"), try node.boolean() {
+            guard beta > 0 else {
+                throw node.fail("the modified equation needs momentum β > 0: at β = 0 the velocity is slaved to the gradient and the phase space has no continuous model (use the sgd model)")
+            }
+            let limit = (1 + beta.squareRoot()) * (1 + beta.squareRoot())
+            let largest = eta * ((try? (hessian + decay * Matrix.identity(size)).symmetricEigenvalues().max()) ?? .nan)
+            guard largest < limit else {
+                throw node.fail("the modified equation needs ηh < (1 + √β)² = \(limit) for every eigenvalue h of H + λI, found ηh = \(largest): beyond it the heavy ball overshoots every step (negative multipliers), which no continuous flow does")
+            }
+            parameters.modifiedEquation = true
+        }
+        // The default box: ±6 standard deviations of the stationary law, ±8 with state-dependent
+        // noise (its tails are power laws) — from its closed second moments when they exist.
+        var covariance = try KuninReference(parameters).covariance
+        var widths = 6.0
+        if parameters.modifiedEquation {
+            covariance = try SGDMomentumMoments(try HeavyBallModifiedEquation(parameters)).covariance
+        } else if parameters.stateDependentNoise {
+            guard let moments = try? SGDMomentumMoments(parameters) else {
+                throw node.fail("with this state-dependent noise the stationary law has no variance (the noise grows faster than the drift restores), so no default box exists; give grid.lower and grid.upper")
+            }
+            covariance = moments.covariance
+        }
+        if parameters.stateDependentNoise { widths = 8 }
         let centre = parameters.fixedPoint + [Double](repeating: 0, count: size)
-        let spread = (0..<(2 * size)).map { 6 * max(covariance[$0, $0], 0).squareRoot() }
+        let spread = (0..<(2 * size)).map { widths * max(covariance[$0, $0], 0).squareRoot() }
         guard spread.allSatisfy({ $0 > 0 && $0.isFinite }) else {
             throw node.fail("the stationary covariance is degenerate, so no default domain exists; give grid.lower and grid.upper")
         }

@@ -51,6 +51,11 @@ struct TOMLNode {
         return s
     }
 
+    func boolean() throws -> Bool {
+        guard value.type == .bool, let b = value.bool else { throw fail("expected true or false, found \(typeDescription)") }
+        return b
+    }
+
     func array() throws -> [TOMLNode] {
         guard value.type == .array, let array = value.array else { throw fail("expected an array, found \(typeDescription)") }
         return array.enumerated().map { TOMLNode(value: $1, path: "\(path)[\($0)]", context: context) }

@@ -19,6 +19,8 @@ import TOMLKit
 /// order_fields      = ["L1(ρ)", "L1(J)"]  # fields min_order applies to (default: all)
 /// exact_in_space    = ["mean"]            # fields the scheme gets exactly in space: no order
 /// max_exact_error   = 2e-4                #   check, but this bound at every resolution
+/// bounded_fields    = ["heavy ball"]      # fields that level off at a model error: no order
+/// max_bounded_error = 5e-3                #   check, but this bound at the finest resolution
 /// ```
 ///
 /// A spectral study solves the same problem with `[discretization] type = "spectral"` at several
@@ -83,6 +85,10 @@ public struct ValidationCase: Sendable {
     /// The fields `minOrder` applies to (nil: all); the others' orders are reported only.
     public let orderFields: [String]?
     public let maxExactError: Double?
+    /// Fields measuring a model's distance to something it approximates (not a discretization
+    /// error: it levels off), held to `maxBoundedError` at the finest resolution.
+    public let boundedFields: [String]
+    public let maxBoundedError: Double?
     /// Mode counts per axis of a spectral study (nil: a grid study over `cells`).
     public let modes: [[Int]]?
     public let quickModes: [[Int]]?
@@ -112,7 +118,7 @@ public struct ValidationCase: Sendable {
         let root = try TOMLTableNode(table: table, path: "", context: context, allowed: ["case"])
         let node = try root.required("case").table(allowed: [
             "description", "reference", "problem", "cells", "quick_cells", "min_order", "max_order", "max_density_error",
-            "max_mass_error", "max_residual", "exact_in_space", "max_exact_error", "order_fields",
+            "max_mass_error", "max_residual", "exact_in_space", "max_exact_error", "order_fields", "bounded_fields", "max_bounded_error",
             "set", "basis", "modes", "quick_modes", "min_decay", "decay_floor", "density", "velocity", "mode",
         ])
         self.path = path
@@ -178,6 +184,11 @@ public struct ValidationCase: Sendable {
         exactInSpace = try node.optional("exact_in_space")?.strings() ?? []
         orderFields = try node.optional("order_fields")?.strings()
         maxExactError = try node.optional("max_exact_error")?.number()
+        boundedFields = try node.optional("bounded_fields")?.strings() ?? []
+        maxBoundedError = try node.optional("max_bounded_error")?.number()
+        if !boundedFields.isEmpty && maxBoundedError == nil {
+            throw context.error("case.max_bounded_error", "bounded_fields needs max_bounded_error, the bound those fields are held to")
+        }
         let names = problem.grid.axes.map(\.name)
         func parse(_ node: TOMLNode) throws -> Formula {
             var parser = FormulaParser(variables: names, parameters: problem.parameters)
@@ -373,6 +384,15 @@ extension ValidationCase {
                 failures.append("\(field): error \(run.error(field)!) exceeds \(maxExactError!) (exact in space: what remains is time-stepping error or round-off)")
             }
         }
+        for field in boundedFields {
+            guard let finest = runs.last, let error = finest.error(field) else {
+                throw FokkerPlanckError.badInput(file: path, keyPath: "case.bounded_fields", line: nil,
+                                                 message: "'\(field)' is not a field of the \(reference.rawValue) reference; its fields: " + (runs.first?.errors.map(\.name).joined(separator: ", ") ?? ""))
+            }
+            if !(error <= maxBoundedError!) {
+                failures.append("\(field): \(error) at the finest resolution exceeds \(maxBoundedError!)")
+            }
+        }
     }
 
     private func stationaryRun(_ problem: Problem, model: LinearModel, grid: Grid, start: DispatchTime) throws -> ValidationResult.Run {
@@ -452,20 +472,38 @@ extension ValidationCase {
     }
 
     private func momentsRun(_ problem: Problem, grid: Grid, start: DispatchTime) throws -> ValidationResult.Run {
-        guard case let .sgdMomentumStateDependent(parameters, _) = problem.model else {
+        let parameters: SGDMomentumParameters
+        switch problem.model {
+        case let .sgdMomentumStateDependent(p, _): parameters = p
+        case let .sgdMomentum(p, _) where p.modifiedEquation: parameters = p
+        default:
             throw FokkerPlanckError.badInput(file: path, keyPath: "case.reference", line: nil,
-                                             message: "the sgd-momentum-moments reference needs an sgd-momentum model with noise = \"state-dependent\"")
+                                             message: "the sgd-momentum-moments reference needs an sgd-momentum model with noise = \"state-dependent\" or modified_equation = true")
         }
-        let exact = try SGDMomentumMoments(parameters)
+        let equation = parameters.modifiedEquation ? try HeavyBallModifiedEquation(parameters) : nil
+        let exact = try equation.map { try SGDMomentumMoments($0) } ?? SGDMomentumMoments(parameters)
         let solution = try problem.solver.solve(try problem.discretization(on: grid))
         let moments = solution.discretization.diagnostics(of: solution.state, density: solution.density)
         let mean = zip(moments.mean, exact.mean).map { abs($0 - $1) }.max()!
         let covariance = zip(moments.covariance, exact.covariance.elements).map { abs($0 - $1) }.max()!
         let variance = (0..<exact.covariance.rows).map { abs(moments.covariance[$0 * (exact.covariance.rows + 1)] / exact.covariance[$0, $0] - 1) }.max()!
+        var errors = [("covariance", covariance), ("variances (relative)", variance), ("mean", mean)]
+        if let equation {
+            // The modified equation against the discrete heavy ball it models: not a
+            // discretization error (it levels off at the equation's own O((ηh)²) error), so
+            // reported, and bounded by the case's max_model_error.
+            let discrete = try HeavyBallMoments(equation)
+            let n = discrete.covariance.rows
+            var worst = 0.0
+            for i in 0..<n { for j in 0..<n {
+                let scale = (discrete.covariance[i, i] * discrete.covariance[j, j]).squareRoot()
+                worst = max(worst, abs(moments.covariance[i * n + j] - discrete.covariance[i, j]) / scale)
+            } }
+            errors.append(("heavy ball", worst))
+        }
         // No closed-form density: the moments are the check (and the run carries no estimate,
         // which is about ρ).
-        return ValidationResult.Run(cells: grid.shape, spacing: grid.spacing.max()!,
-                                    errors: [("covariance", covariance), ("variances (relative)", variance), ("mean", mean)],
+        return ValidationResult.Run(cells: grid.shape, spacing: grid.spacing.max()!, errors: errors,
                                     mass: solution.mass, residual: solution.residual, seconds: seconds(since: start))
     }
 
