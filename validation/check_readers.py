@@ -335,7 +335,10 @@ def check_netcdf4(checks, e):
             def matrix_shapes():
                 problems = []
                 for n in matrices:
-                    want = (e.d,) if n.endswith("_mean") else (e.d, e.d)
+                    # A matrix over the grid's axes is d × d, one over the parameters (sgd-momentum's
+                    # iterate covariances) p × p = d/2 × d/2: the dimension names say which.
+                    size = e.d // 2 if dataset.variables[n].dimensions[0].startswith("parameter") else e.d
+                    want = (e.d,) if n.endswith("_mean") else (size, size)
                     variable = dataset.variables[n]
                     if tuple(variable.shape) != want:
                         problems.append(f"{n} shape {variable.shape}{variable.dimensions}, expected {want}")
@@ -348,11 +351,12 @@ def check_netcdf4(checks, e):
                 problems = []
                 allowed = set(e.axes) | ({"time"} if e.evolve else set())
                 # Kunin's modified loss exists only when Σ = σ²H (the sgd-momentum case with
-                # isotropic noise in H's metric); with a general or state-dependent Σ fpsolve writes no
-                # /modified_loss.
+                # isotropic noise in H's metric); with a general or state-dependent Σ, or the modified
+                # equation, fpsolve writes no /modified_loss.
                 h = np.asarray(dataset.variables["hessian"][:]) if "hessian" in dataset.variables else None
                 sigma = np.asarray(dataset.variables["gradient_noise"][:]) if "gradient_noise" in dataset.variables else None
-                constant = str(getattr(dataset, "noise", "constant")) == "constant"
+                constant = (str(getattr(dataset, "noise", "constant")) == "constant"
+                            and str(getattr(dataset, "continuous_model", "Kunin")).startswith("Kunin"))
                 proportional = (constant and h is not None and sigma is not None
                                 and np.allclose(sigma, np.trace(sigma) / np.trace(h) * h, rtol=0, atol=1e-12 * np.abs(sigma).max()))
                 for n in ("marginal_theta", "marginal_v") + (("modified_loss",) if proportional else ()):
