@@ -780,6 +780,15 @@ REGRESSIONS = [
     dict(name="sgd-momentum-modified-writes", argv=["solve", "grids/sgd-momentum-p1.toml", "--set", "model.modified_equation=true",
                                                      "--set", 'model.noise="state-dependent"', "--cells", "32,32", "-o", "me.h5"],
          exit=0, post=is_hdf5("me.h5")),
+    # 27. the data's fourth moments (least-squares noise): they must be some data's, and they need
+    # the state-dependent noise; sgd's state-dependent noise needs the quadratic loss.
+    dict(name="sgd-momentum-fourth-moment-impossible", argv=["solve", "grids/sgd-momentum-p1.toml", "--set", 'model.noise="state-dependent"',
+                                                              "--set", "model.fourth_moment=[[3.0]]"],
+         exit=2, stderr=["model.fourth_moment", "positive semi-definite"]),
+    dict(name="sgd-momentum-fourth-moment-constant-noise", argv=["solve", "grids/sgd-momentum-p1.toml", "--set", "model.fourth_moment=[[24.0]]"],
+         exit=2, stderr=["model.fourth_moment", "state-dependent"]),
+    dict(name="sgd-state-dependent-needs-hessian", argv=["solve", "grids/sgd-state-dependent.toml", "--set", 'model.noise="state-dependent"'],
+         exit=2, stderr=["model.noise", "hessian"]),
     # 21. raw terminal escapes in a title never reach the terminal
     dict(name="title-terminal-escape", argv=["solve", "esc.toml"],
          setup=write_problem("esc.toml", "ou1d.toml", "", "title", '"\\u001b[31mRED\\u001b[0m"'),

@@ -17,18 +17,15 @@ public struct SGDMomentumMoments: Sendable {
     public init(_ parameters: SGDMomentumParameters) throws {
         let p = parameters.parameterCount, d = 2 * p
         let linear = parameters.linearModel()
-        let h = parameters.hessian
+        let noise = parameters.leastSquaresNoise
         let delta = zip(parameters.fixedPoint, parameters.minimum).map { $0 - $1 }
         let scale = 2 / (parameters.learningRate * parameters.batchSize * (1 + parameters.momentum) * (1 + parameters.momentum))
         func forcing(_ c: Matrix) -> Matrix {
             var m = Matrix(rows: p, columns: p)
             for i in 0..<p { for j in 0..<p { m[i, j] = c[i, j] + delta[i] * delta[j] } }
-            let hmh = h * m * h
-            let trace = (0..<p).reduce(0.0) { s, i in (0..<p).reduce(s) { $0 + h[i, $1] * m[$1, i] } }
+            let sigma = noise.expected(secondMoment: m)
             var result = Matrix(rows: d, columns: d)
-            for i in 0..<p { for j in 0..<p {
-                result[p + i, p + j] = 2 * scale * (parameters.gradientNoise[i, j] + hmh[i, j] + trace * h[i, j])
-            } }
+            for i in 0..<p { for j in 0..<p { result[p + i, p + j] = 2 * scale * sigma[i, j] } }
             return result
         }
         try self.init(drift: linear.driftMatrix, centre: linear.center, forcing: forcing)

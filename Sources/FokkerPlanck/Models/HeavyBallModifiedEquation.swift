@@ -103,7 +103,6 @@ public struct HeavyBallModifiedEquation: Sendable {
     /// Σ̄ = Σ + H W H + tr(H W) H is linear in W, and so is D_v = L(Σ̄).
     static func noiseForms(parameters: SGDMomentumParameters, driftMatrix a: Matrix, noiseMap: Matrix) throws -> [Matrix] {
         let p = parameters.parameterCount, d = 2 * p, n = d + 1, eta = parameters.learningRate
-        let h = parameters.hessian
         let delta = zip(parameters.fixedPoint, parameters.minimum).map { $0 - $1 }
         let rule = LegendreAxis.gaussLegendre(12)
         let pairs = Self.pairs(p)
@@ -128,14 +127,14 @@ public struct HeavyBallModifiedEquation: Sendable {
         var forms = [Matrix](repeating: Matrix(rows: n, columns: n), count: pairs.count)
         let constant = applyL(parameters.gradientNoise)
         for r in pairs.indices { forms[r][d, d] = constant[r] }
+        let noise = parameters.leastSquaresNoise
         for i in 0..<p { for j in 0..<p {
+            // The part of Σ̄ that W_ij multiplies: Q : E_ij (E_ij the unit matrix; W is symmetric,
+            // so (i, j) and (j, i) pair up and Q's symmetrisation in k, l makes this exact).
             var unit = Matrix(rows: p, columns: p)
             unit[i, j] = 1
-            var sigma = h * unit * h
-            for u in 0..<p { for v in 0..<p { sigma[u, v] += h[i, j] * h[u, v] } }
-            // Σ is symmetric in use: W is, so the (i, j) and (j, i) terms pair up.
-            let symmetric = 0.5 * (sigma + sigma.transposed)
-            let coefficients = applyL(symmetric)
+            let image = noise.expected(secondMoment: unit) - parameters.gradientNoise
+            let coefficients = applyL(0.5 * (image + image.transposed))
             for r in pairs.indices where coefficients[r] != 0 { forms[r] = forms[r] + coefficients[r] * k[i][j] }
         } }
         return forms
@@ -287,9 +286,7 @@ public struct HeavyBallModifiedEquation: Sendable {
                 + eta * eta / 4 * covariance[p + i, p + j] + offset[i] * offset[j]
         } }
         guard parameters.stateDependentNoise else { return parameters.gradientNoise }
-        let hmh = h * second * h
-        let trace = (0..<p).reduce(0.0) { s, i in (0..<p).reduce(s) { $0 + h[i, $1] * second[$1, i] } }
-        return parameters.gradientNoise + hmh + trace * h
+        return parameters.leastSquaresNoise.expected(secondMoment: second)
     }
 }
 

@@ -29,6 +29,12 @@ public struct SGDMomentumParameters: Sendable, Equatable {
     /// `modified_equation = true`: the heavy ball's modified equation (`HeavyBallModifiedEquation`)
     /// on the midpoint θ̄ = (θ_k + θ_{k−1})/2 and v = (θ_k − θ_{k−1})/η, instead of Kunin's model.
     public var modifiedEquation = false
+    /// `fourth_moment`: the data's E[x_i x_j x_k x_l] (p² × p²) for the state-dependent noise;
+    /// nil for Gaussian data (`LeastSquaresNoise`).
+    public var fourthMoment: Matrix? = nil
+
+    /// The least-squares gradient noise Σ(θ) = Σ + Q[e, e] of these data.
+    public var leastSquaresNoise: LeastSquaresNoise { LeastSquaresNoise(hessian: hessian, atMinimum: gradientNoise, fourthMoment: fourthMoment) }
 
     /// Kunin's closed forms (`KuninReference`) describe the solved model: constant noise, Kunin's
     /// continuous equation.
@@ -74,12 +80,7 @@ public struct SGDMomentumParameters: Sendable, Equatable {
     /// mechanism of Meng et al.'s power law). Constant Σ unless `stateDependentNoise`.
     public func noiseCovariance(at theta: [Double]) -> Matrix {
         guard stateDependentNoise else { return gradientNoise }
-        let e = zip(theta, minimum).map { $0 - $1 }
-        let he = hessian * e
-        let form = zip(e, he).reduce(0) { $0 + $1.0 * $1.1 }
-        var result = gradientNoise
-        for i in 0..<p { for j in 0..<p { result[i, j] += he[i] * he[j] + form * hessian[i, j] } }
-        return result
+        return leastSquaresNoise.covariance(at: zip(theta, minimum).map { $0 - $1 })
     }
 
     /// The phase-space model with the state-dependent noise: Kunin's drift, and
@@ -93,13 +94,11 @@ public struct SGDMomentumParameters: Sendable, Equatable {
             (0..<d).reduce(Formula.number(0)) { s, j in linear.driftMatrix[i, j] == 0 ? s : .sum(s, .product(.number(-linear.driftMatrix[i, j]), z[j])) }
         }
         let e: [Formula] = (0..<p).map { minimum[$0] == 0 ? .variable($0, names[$0]) : .subtract(.variable($0, names[$0]), .number(minimum[$0])) }
-        let he: [Formula] = (0..<p).map { i in (0..<p).reduce(Formula.number(0)) { s, j in .sum(s, .product(.number(hessian[i, j]), e[j])) } }
-        let form = (0..<p).reduce(Formula.number(0)) { s, i in .sum(s, .product(e[i], he[i])) }
         let scale = 2 / (learningRate * batchSize * (1 + momentum) * (1 + momentum))
+        let sigma = leastSquaresNoise.formulas(e)
         var diffusion = [Formula](repeating: .number(0), count: d * d)
         for i in 0..<p { for j in 0..<p {
-            let entry = Formula.sum(.sum(.number(gradientNoise[i, j]), .product(he[i], he[j])), .product(.number(hessian[i, j]), form))
-            diffusion[(p + i) * d + p + j] = .product(.number(scale), entry)
+            diffusion[(p + i) * d + p + j] = .product(.number(scale), sigma[i * p + j])
         } }
         return GeneralModel(drift: drift, diffusion: diffusion, temperature: temperature,
                             velocityAxes: Dictionary(uniqueKeysWithValues: (0..<p).map { ($0, p + $0) }))

@@ -407,7 +407,8 @@ extension Problem {
     /// 10⁶ output cells for p = 3, which only the spectral discretization solves).
     static func decodeSGDMomentum(_ node: TOMLNode, maximumAxes: Int = 4) throws -> (SGDMomentumParameters, temperature: Double, GridDefaults) {
         let table = try node.table(allowed: ["type", "hessian", "learning_rate", "momentum", "batch_size", "gradient_noise",
-                                             "noise_scale", "weight_decay", "minimum", "temperature", "noise", "modified_equation"])
+                                             "noise_scale", "weight_decay", "minimum", "temperature", "noise", "modified_equation",
+                                             "fourth_moment"])
         let hessianNode = try table.required("hessian")
         let size = try hessianNode.array().count
         guard (1...(maximumAxes / 2)).contains(size) else {
@@ -460,6 +461,9 @@ extension Problem {
                 throw noiseNode.fail("unknown noise '\(other)'; expected constant (Σ) or state-dependent (least squares with Gaussian data: Σ + H e eᵀ H + (eᵀHe) H, e = θ − μ)")
             }
         }
+        if let node = table.optional("fourth_moment") {
+            parameters.fourthMoment = try decodeFourthMoment(node, hessian: hessian, stateDependent: parameters.stateDependentNoise)
+        }
         if let node = table.optional("modified_equation"), try node.boolean() {
             guard beta > 0 else {
                 throw node.fail("the modified equation needs momentum β > 0: at β = 0 the velocity is slaved to the gradient and the phase space has no continuous model (use the sgd model)")
@@ -493,6 +497,18 @@ extension Problem {
         let defaults = GridDefaults(names: { _ in names }, lower: zip(centre, spread).map { $0 - $1 }, upper: zip(centre, spread).map { $0 + $1 },
                                     cells: [Int](repeating: [128, 16, 10][size - 1], count: 2 * size))
         return (parameters, temperature, defaults)
+    }
+
+    /// `fourth_moment`: the data's E[x_i x_j x_k x_l] as a p² × p² matrix, for the state-dependent
+    /// least-squares noise only (`LeastSquaresNoise`).
+    static func decodeFourthMoment(_ node: TOMLNode, hessian: Matrix, stateDependent: Bool) throws -> Matrix {
+        guard stateDependent else {
+            throw node.fail("fourth_moment sets the data's fourth moments for noise = \"state-dependent\"; with constant noise it has no effect")
+        }
+        let p = hessian.rows
+        let t = try node.matrix(size: p * p)
+        if let problem = LeastSquaresNoise.problem(fourthMoment: t, hessian: hessian) { throw node.fail(problem) }
+        return t
     }
 
     /// `type = "langevin"`: U(x) as an expression in the position axis names (the first half of

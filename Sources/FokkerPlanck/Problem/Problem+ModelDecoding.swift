@@ -43,7 +43,7 @@ extension Problem {
     /// tensor is β⁻¹D with β⁻¹ = η/(2b), and the temperature defaults to β⁻¹.
     static func decodeSGD(_ node: TOMLNode, grid: Grid, parameters: [String: Double]) throws -> ModelSpecification {
         let table = try node.table(allowed: ["type", "loss", "hessian", "minimum", "diffusion", "learning_rate", "batch_size",
-                                             "convention", "temperature"])
+                                             "convention", "temperature", "noise", "fourth_moment"])
         let d = grid.dimension, names = grid.axes.map(\.name)
         let eta = try table.positiveNumber("learning_rate", default: nil)
         let batch = try table.positiveNumber("batch_size", default: nil)
@@ -71,8 +71,36 @@ extension Problem {
             throw node.context.error("model.loss", "missing the loss: loss (an expression f of \(names.joined(separator: ", "))) or hessian (H)")
         }
         let sgd = SGDParameters(loss: loss, hessian: hessian, minimum: minimum, learningRate: eta, batchSize: batch)
-        let scaled = entries.map { Formula.product(.number(inverseBeta), $0) }
-        if let hessian, entries.allSatisfy(\.isConstant) {
+        var scaled = entries.map { Formula.product(.number(inverseBeta), $0) }
+        var stateDependent = false
+        if let noiseNode = table.optional("noise") {
+            switch try noiseNode.string() {
+            case "constant": break
+            case "state-dependent": stateDependent = true
+            case let other:
+                throw noiseNode.fail("unknown noise '\(other)'; expected constant (D as given) or state-dependent (least squares: D + Q[e, e], e = z − minimum, Gaussian data unless fourth_moment)")
+            }
+        }
+        if let node = table.optional("fourth_moment"), !stateDependent {
+            throw node.fail("fourth_moment sets the data's fourth moments for noise = \"state-dependent\"; with constant noise it has no effect")
+        }
+        if stateDependent {
+            // Least squares: D is the per-example gradient covariance at the minimum, and the
+            // data's fourth moments add Q[e, e] (`LeastSquaresNoise`).
+            guard let hessian else {
+                throw noiseNode(table).fail("the state-dependent noise is least squares' (Σ + Q[e, e] from the data's moments): give the loss by its hessian (and minimum), not an expression")
+            }
+            guard entries.allSatisfy(\.isConstant) else {
+                throw diffusionNode.fail("with noise = \"state-dependent\" the diffusion is the gradient covariance at the minimum: numbers, not expressions")
+            }
+            let atMinimum = Matrix(rows: d, columns: d, elements: entries.map { $0.evaluate([Double](repeating: 0, count: d)) })
+            try checkDiffusion(atMinimum, node: diffusionNode)
+            let fourth = try table.optional("fourth_moment").map { try decodeFourthMoment($0, hessian: hessian, stateDependent: true) }
+            let noise = LeastSquaresNoise(hessian: hessian, atMinimum: atMinimum, fourthMoment: fourth)
+            let e: [Formula] = (0..<d).map { minimum[$0] == 0 ? .variable($0, names[$0]) : .subtract(.variable($0, names[$0]), .number(minimum[$0])) }
+            scaled = noise.formulas(e).map { Formula.product(.number(inverseBeta), $0) }
+        }
+        if let hessian, !stateDependent, entries.allSatisfy(\.isConstant) {
             // A quadratic loss with constant noise is an Ornstein–Uhlenbeck process.
             let constant = Matrix(rows: d, columns: d, elements: scaled.map { $0.evaluate([Double](repeating: 0, count: d)) })
             try checkDiffusion(constant, node: diffusionNode)
@@ -117,6 +145,8 @@ extension Problem {
     }
 
     // MARK: Helpers
+
+    static func noiseNode(_ table: TOMLTableNode) -> TOMLNode { table.optional("noise")! }
 
     static func decodeConvention(_ table: TOMLTableNode) throws -> StochasticConvention {
         guard let node = table.optional("convention") else { return .ito }
