@@ -45,11 +45,24 @@ def label_noise_matrix(h, sigma):
     return b
 
 
-class HeavyBall:
-    """The heavy ball's exact moment recursion in z = (θ̄ − μ, v), for fresh Gaussian data."""
+def fourth_moment_tensor(h, inputs):
+    """E[x_i x_j x_k x_l] for x = H^{1/2}-correlated inputs: Gaussian (Isserlis), or 'laplace' —
+    x = L u with L Lᵀ = H and u i.i.d. Laplace of unit variance (E[u⁴] = 6): T = Isserlis + 3 Σ_m L_im L_jm L_km L_lm."""
+    gaussian = np.einsum("ij,kl->ijkl", h, h) + np.einsum("ik,jl->ijkl", h, h) + np.einsum("il,jk->ijkl", h, h)
+    if inputs == "gaussian":
+        return gaussian
+    root = np.linalg.cholesky(h)
+    return gaussian + 3 * np.einsum("im,jm,km,lm->ijkl", root, root, root, root)
 
-    def __init__(self, h, sigma, eta, beta, batch):
+
+class HeavyBall:
+    """The heavy ball's exact moment recursion in z = (θ̄ − μ, v), for fresh data each step with
+    the given input law (the gradient covariance Σ + Q : E[eeᵀ], Q_ijkl = T_ijkl − H_ik H_jl)."""
+
+    def __init__(self, h, sigma, eta, beta, batch, inputs="gaussian"):
         self.h, self.sigma, self.eta, self.beta, self.batch = h, sigma, eta, beta, batch
+        t = fourth_moment_tensor(h, inputs)
+        self.q = t - 0.5 * (np.einsum("ik,jl->ijkl", h, h) + np.einsum("il,jk->ijkl", h, h))
         p = self.p = len(h)
         i = np.eye(p)
         self.m = np.block([[i - eta * h / 2, eta / 2 * ((1 + beta) * i - eta * h / 2)], [-h, beta * i - eta * h / 2]])
@@ -58,7 +71,7 @@ class HeavyBall:
 
     def noise(self, mean, cov):
         second = self.ahead @ (cov + np.outer(mean, mean)) @ self.ahead.T
-        gradient = self.sigma + self.h @ second @ self.h + np.trace(self.h @ second) * self.h
+        gradient = self.sigma + np.einsum("ijkl,kl->ij", self.q, second)
         return self.g @ gradient @ self.g.T / self.batch
 
     def step(self, mean, cov):
@@ -79,7 +92,7 @@ class HeavyBall:
         return cov[:p, :p] + eta * eta / 4 * cov[p:, p:]
 
 
-def simulate(h, sigma, mu, eta, beta, batch, chains, steps, seed, start=None, burn=0, record=None, groups=20):
+def simulate(h, sigma, mu, eta, beta, batch, chains, steps, seed, start=None, burn=0, record=None, groups=20, inputs="gaussian"):
     """Runs `chains` heavy balls for burn + steps steps. start: (mean, cov) of (θ̄, v) at step 0
     (default: all at μ at rest). Returns the covariance of (θ̄ − μ, v) pooled over the last
     `steps` steps with its standard error (from `groups` independent chain groups), or, with
@@ -108,7 +121,10 @@ def simulate(h, sigma, mu, eta, beta, batch, chains, steps, seed, start=None, bu
         z = state()
         recorded[0] = (z.mean(0), np.cov(z.T))
     for k in range(1, burn + steps + 1):
-        x = rng.standard_normal((chains, batch, p)) @ root.T
+        if inputs == "gaussian":
+            x = rng.standard_normal((chains, batch, p)) @ root.T
+        else:
+            x = rng.laplace(0.0, 1 / math.sqrt(2), (chains, batch, p)) @ root.T
         if b is None:
             eps = math.sqrt(s2) * rng.standard_normal((chains, batch))
         else:
