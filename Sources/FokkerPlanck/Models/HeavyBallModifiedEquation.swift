@@ -278,7 +278,7 @@ public struct HeavyBallModifiedEquation: Sendable {
     /// E[Σ(θ_k)] for the heavy ball's state z_k with mean `mean` (about the centre) and covariance
     /// `covariance`: θ_k − μ = P z + δ with P = [I, (η/2) I] and δ = μ_λ − μ.
     func expectedNoise(mean: [Double], covariance: Matrix) -> Matrix {
-        let p = parameters.parameterCount, eta = parameters.learningRate, h = parameters.hessian
+        let p = parameters.parameterCount, eta = parameters.learningRate
         let offset = (0..<p).map { centre[$0] + mean[$0] + eta / 2 * mean[p + $0] - parameters.minimum[$0] }
         var second = Matrix(rows: p, columns: p)
         for i in 0..<p { for j in 0..<p {
