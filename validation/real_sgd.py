@@ -154,3 +154,80 @@ def relative(a, b, scale):
     """max |a − b| / (σ_i σ_j) with σ² the diagonal of `scale`."""
     s = np.sqrt(np.diag(scale))
     return np.abs(a - b).max() if a.ndim == 1 else (np.abs(a - b) / np.outer(s, s)).max()
+
+
+class ModifiedEquation:
+    """The heavy ball's modified equation re-derived here from its definition (README, "Real SGD"),
+    independently of fpsolve's Swift code: drift A = log(M)/η (SciPy's logm), velocity noise
+    L(Σ) matching the discrete stationary θ̄ covariance (SciPy's Lyapunov solvers), state-dependent
+    noise at the look-ahead point of the state the flow came from, averaged over the step. Its
+    moment equations close (linear drift, quadratic D), so mean and covariance follow exactly:
+    stationary by fixed point, transient by RK4."""
+
+    def __init__(self, ball):
+        self.ball = ball
+        p, eta = ball.p, ball.eta
+        self.a = scipy.linalg.logm(ball.m).real / eta          # z' = A z
+        pairs = [(i, j) for i in range(p) for j in range(i, p)]
+        self.pairs = pairs
+
+        def basis(i, j):
+            b = np.zeros((p, p))
+            b[i, j] = b[j, i] = 1
+            return b
+
+        def theta_block(dv):
+            d = np.zeros((2 * p, 2 * p))
+            d[p:, p:] = dv
+            return scipy.linalg.solve_continuous_lyapunov(self.a, -2 * d)[:p, :p]
+
+        f = np.array([[theta_block(basis(*a))[b] for a in pairs] for b in pairs])
+        g = np.array([[scipy.linalg.solve_discrete_lyapunov(ball.m, ball.g @ basis(*a) @ ball.g.T / ball.batch)[:p, :p][b]
+                       for a in pairs] for b in pairs])
+        self.l = np.linalg.solve(f, g)                          # Σ (upper triangle) → D_v (upper triangle)
+        nodes, weights = np.polynomial.legendre.leggauss(12)
+        self.back = [(w / 2, ball.ahead @ scipy.linalg.expm(-self.a * (x + 1) / 2 * eta)) for x, w in zip(nodes, weights)]
+
+    def velocity_diffusion(self, sigma):
+        p = self.ball.p
+        values = self.l @ np.array([sigma[a] for a in self.pairs])
+        dv = np.zeros((p, p))
+        for (i, j), value in zip(self.pairs, values):
+            dv[i, j] = dv[j, i] = value
+        return dv
+
+    def rates(self, mean, cov):
+        ball, p = self.ball, self.ball.p
+        second = sum(w * b @ (cov + np.outer(mean, mean)) @ b.T for w, b in self.back)
+        sigma = ball.sigma + np.einsum("ijkl,kl->ij", ball.q, second)
+        d = np.zeros((2 * p, 2 * p))
+        d[p:, p:] = self.velocity_diffusion(sigma)
+        return self.a @ mean, self.a @ cov + cov @ self.a.T + 2 * d
+
+    def stationary(self):
+        p = self.ball.p
+        cov = np.zeros((2 * p, 2 * p))
+        zero = np.zeros(2 * p)
+        for _ in range(5000):
+            _, rate = self.rates(zero, cov)
+            forcing = rate - self.a @ cov - cov @ self.a.T
+            new = scipy.linalg.solve_continuous_lyapunov(self.a, -forcing)
+            if np.abs(new - cov).max() <= 1e-15 * np.abs(new).max():
+                return new
+            cov = new
+        raise RuntimeError("the modified equation's moments do not settle")
+
+    def transient(self, mean, cov, steps, substeps=100):
+        """Mean and covariance at t = kη for k = 0 … steps (RK4, η/substeps)."""
+        h = self.ball.eta / substeps
+        out = [(mean, cov)]
+        for _ in range(steps):
+            for _ in range(substeps):
+                k1 = self.rates(mean, cov)
+                k2 = self.rates(mean + h / 2 * k1[0], cov + h / 2 * k1[1])
+                k3 = self.rates(mean + h / 2 * k2[0], cov + h / 2 * k2[1])
+                k4 = self.rates(mean + h * k3[0], cov + h * k3[1])
+                mean = mean + h / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0])
+                cov = cov + h / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
+            out.append((mean, cov))
+        return out

@@ -42,7 +42,8 @@ struct Evolve: ParsableCommand {
         let initial = discretization.density(of: initialState)
         // A grid that does not resolve the start matters to finite volumes; a spectral run's
         // start is judged by its error estimate (half the modes, from t = 0).
-        let initialWarnings = discretization.unknownsAreCells ? ResolutionWarnings.initial(initial, grid: problem.grid) : []
+        let initialWarnings = (discretization.unknownsAreCells ? ResolutionWarnings.initial(initial, grid: problem.grid) : [])
+            + ResolutionWarnings.model(problem)
         for warning in initialWarnings { Terminal.error("fpsolve: warning: " + warning) }
 
         var evolution = Evolution(discretization: discretization, settings: settings, startTime: startTime)

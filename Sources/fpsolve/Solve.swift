@@ -34,6 +34,7 @@ struct Solve: ParsableCommand {
             // A boundary layer at a reflecting wall is a finite-volume artefact; spectral bases have no walls.
             + (discretization.unknownsAreCells ? ResolutionWarnings.zeroFluxPositionWalls(solution.density, grid: problem.grid, model: problem.model.coefficients) : [])
             + ResolutionWarnings.massOutsideOutputGrid(solution)
+            + ResolutionWarnings.model(problem)
             + estimateWarnings
         try signals.critical {
             try StationaryOutput.write(problem: problem, solution: solution, wallSeconds: wall, warnings: warnings,

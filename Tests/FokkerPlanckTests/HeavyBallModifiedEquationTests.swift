@@ -82,6 +82,40 @@ final class HeavyBallModifiedEquationTests: XCTestCase {
         }
     }
 
+    /// The grid's coefficients (expressions) against the definition, point by point: drift
+    /// −A(z − c); D_v(z) = L(Σ̄(z)), Σ̄ the gradient covariance at the look-ahead point of the state
+    /// the flow came from, averaged over the step — here by 16-point Gauss–Legendre and matrix
+    /// exponentials, not through the quadratic forms. p = 2, weight decay and a minimum off 0 (so
+    /// the fixed point μ_λ and the noise centre μ differ), an overdamped and an underdamped mode.
+    func testStateDependentCoefficientsAreTheDefinition() throws {
+        var parameters = SGDMomentumParameters(hessian: Matrix([[1.65, 0.63], [0.63, 0.85]]), learningRate: 0.1, momentum: 0.9, batchSize: 32,
+                                               gradientNoise: Matrix([[8.6, 3.4], [3.4, 2.6]]), weightDecay: 0.3, minimum: [0.4, -0.2])
+        parameters.stateDependentNoise = true
+        parameters.modifiedEquation = true
+        let equation = try HeavyBallModifiedEquation(parameters)
+        let model = equation.stateDependentModel(names: ["a", "b", "c", "d"])
+        let centre = equation.centre, eta = 0.1
+        let rule = LegendreAxis.gaussLegendre(16)
+        for z in [[0.3, -0.1, 0.5, -0.7], [-0.8, 0.6, -1.2, 0.9], centre] {
+            let offset = zip(z, centre).map { $0 - $1 }
+            let mu = model.drift(at: z)
+            let expected = equation.driftMatrix * offset
+            for k in 0..<4 { XCTAssertEqual(mu[k], -expected[k], accuracy: 1e-12) }
+            var w = Matrix(rows: 2, columns: 2)
+            for (node, weight) in zip(rule.nodes, rule.weights) {
+                let back = try (((node + 1) / 2 * eta) * equation.driftMatrix).exponential() * offset
+                let e = (0..<2).map { centre[$0] + back[$0] + eta / 2 * back[2 + $0] - parameters.minimum[$0] }
+                for i in 0..<2 { for j in 0..<2 { w[i, j] += weight / 2 * e[i] * e[j] } }
+            }
+            let dv = equation.velocityDiffusion(forNoise: parameters.leastSquaresNoise.expected(secondMoment: w))
+            for i in 0..<2 { for j in 0..<2 {
+                // Sums of ~10 terms of size ≤ 10: a few ulps of the largest.
+                XCTAssertEqual(model.diffusionEntry(2 + i, 2 + j, at: z), dv[i, j], accuracy: 1e-12 * max(1, dv.maxAbs), "z = \(z)")
+            } }
+            for i in 0..<4 { for j in 0..<2 { XCTAssertEqual(model.diffusionEntry(i, j, at: z), 0) } }
+        }
+    }
+
     func testDecodingRefusesWhatHasNoContinuousFlow() {
         func problem(_ extra: String) -> String {
             """
@@ -100,5 +134,7 @@ final class HeavyBallModifiedEquationTests: XCTestCase {
         XCTAssertNoThrow(try Problem(text: problem("modified_equation = true")))
         XCTAssertThrowsError(try Problem(text: problem("modified_equation = 1")))
         XCTAssertThrowsError(try Problem(text: problem("modified_equation = true\nlearning_rate = 2.0").replacingOccurrences(of: "learning_rate = 0.1\n", with: "")))
+        // A specular wall would leak: the θ̄ drift is not odd in v.
+        XCTAssertThrowsError(try Problem(text: problem("modified_equation = true") + "\nlower = [-1.0, -4.0]\nupper = [1.0, 4.0]\nboundary = [\"specular\", \"reflecting\"]"))
     }
 }

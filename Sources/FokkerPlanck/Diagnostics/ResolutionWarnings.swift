@@ -5,6 +5,18 @@ import Foundation
 /// density that swings negative. Each gives one sentence for stderr, also recorded in the output
 /// file's `warnings` attribute, saying what to do.
 public enum ResolutionWarnings {
+    /// A model that approximates something else, out of its range: the heavy ball's modified
+    /// equation when it misses the heavy ball's own stationary moments by more than 1 %.
+    public static func model(_ problem: Problem) -> [String] {
+        switch problem.model {
+        case let .sgdMomentum(parameters, _), let .sgdMomentumStateDependent(parameters, _):
+            guard parameters.modifiedEquation, let equation = try? HeavyBallModifiedEquation(parameters) else { return [] }
+            return equation.modelWarning().map { [$0] } ?? []
+        default:
+            return []
+        }
+    }
+
     /// An initial density resolves when its standard deviation along every axis spans at least
     /// this many cells: a Gaussian of σ = 2h is sampled to ~1 % in its second moment (the discrete
     /// variance is σ² + h²/12), while one narrower than a cell is a spike the scheme cannot follow.

@@ -69,7 +69,7 @@ enum SGDMomentumOutput {
             }
             if let equation, let discrete = try? HeavyBallMoments(equation) {
                 closed.append(.init(name: "heavy_ball_covariance", rows: "axis_row", columns: "axis_column", matrix: discrete.covariance,
-                                    longName: "exact stationary covariance of the discrete heavy ball in (θ̄, v), fresh Gaussian data each step"))
+                                    longName: "exact stationary covariance of the discrete heavy ball in (θ̄, v), fresh data each step"))
                 closed.append(.init(name: "heavy_ball_iterate_covariance", rows: "parameter_row", columns: "parameter_column",
                                     matrix: discrete.iterateCovariance,
                                     longName: "exact stationary covariance of the heavy ball's iterates θ_k"))

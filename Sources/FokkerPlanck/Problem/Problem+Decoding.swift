@@ -49,6 +49,16 @@ extension Problem {
             model = try Self.decodeModel(modelNode, grid: grid, parameters: parameters)
         }
         try Self.checkSpecularWalls(grid: grid, model: model.coefficients, context: context)
+        if case let .sgdMomentum(parameters, _) = model, parameters.modifiedEquation,
+           let k = grid.axes.firstIndex(where: { $0.boundary == .specular }) {
+            // The mirror flux assumes a position drift odd in the velocity (ẋ = v); the modified
+            // equation's θ̄ drift has a term in θ̄ too, so the mirrored rows would leak.
+            throw context.error("grid.boundary[\(k)]", "a specular wall mirrors v to −v, which assumes dθ/dt = v; the modified equation's θ̄ drift is A_θθ θ̄ + A_θv v, so the wall would leak: use reflecting walls and a box wide enough")
+        }
+        if case let .sgdMomentumStateDependent(parameters, _) = model, parameters.modifiedEquation,
+           let k = grid.axes.firstIndex(where: { $0.boundary == .specular }) {
+            throw context.error("grid.boundary[\(k)]", "a specular wall mirrors v to −v, which assumes dθ/dt = v; the modified equation's θ̄ drift is A_θθ θ̄ + A_θv v, so the wall would leak: use reflecting walls and a box wide enough")
+        }
         self.grid = grid
         solver = try Self.decodeSolve(root.optional("solve"))
         discretizationSettings = try Self.decodeDiscretization(root.optional("discretization"), model: model, dimension: grid.dimension)

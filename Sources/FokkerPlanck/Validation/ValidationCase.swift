@@ -491,7 +491,7 @@ extension ValidationCase {
         if let equation {
             // The modified equation against the discrete heavy ball it models: not a
             // discretization error (it levels off at the equation's own O((ηh)²) error), so
-            // reported, and bounded by the case's max_model_error.
+            // reported, and bounded by the case's max_bounded_error.
             let discrete = try HeavyBallMoments(equation)
             let n = discrete.covariance.rows
             var worst = 0.0
