@@ -219,6 +219,10 @@ extension Problem {
             // Only `general` has the amplitude key.
             if case .general = model { advice = hint + "; give the noise amplitude σ (noise_amplitude, 2D = σσᵀ) instead" } else { advice = hint }
         }
+        if case let .sgd(parameters, _) = model, !drift {
+            // The scheme sees β⁻¹D, not the D of the file: say so, or the numbers look wrong.
+            advice += String(format: "; the values quoted are of the diffusion tensor β⁻¹D, β⁻¹ = η/(2b) = %.6g", parameters.inverseBeta)
+        }
         throw context.error(key, "\(offence.message) at \(at), a point where the scheme evaluates the coefficients (\(advice))")
     }
 }
