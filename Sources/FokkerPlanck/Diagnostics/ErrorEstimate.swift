@@ -91,7 +91,7 @@ public struct ErrorEstimate: Sendable {
         covariance = zip(fineMoments.covariance, coarseMoments.covariance).map { abs($0 - $1) }.max()! / factor
         coarseCells = coarse.grid.shape
         coarseModes = coarse.discretization.unknownsAreCells ? nil : coarse.discretization.resolution
-        comparison = ratio <= 1 ? (tail != nil ? "tail of the expansion (its last 4 degrees), moments from the difference from \(coarse.discretization.stateCount) coefficients" : "difference from \(coarse.discretization.stateCount) coefficients")
+        comparison = ratio <= 1 ? (tail != nil ? "tail of the expansion (its last degrees), moments from the difference from \(coarse.discretization.stateCount) coefficients" : "difference from \(coarse.discretization.stateCount) coefficients")
                                 : "Richardson, \(coarse.grid.shape.map(String.init).joined(separator: "×")) cells"
         self.order = order
         self.seconds = seconds
