@@ -792,6 +792,21 @@ REGRESSIONS = [
          exit=2, stderr=["model.fourth_moment", "state-dependent"]),
     dict(name="sgd-state-dependent-needs-hessian", argv=["solve", "grids/sgd-state-dependent.toml", "--set", 'model.noise="state-dependent"'],
          exit=2, stderr=["model.noise", "hessian"]),
+    # 28. the Legendre Galerkin of expression models: 1-d and 2-d, a dense operator under its cap, and a
+    # positive definite D at every quadrature node.
+    dict(name="legendre-expression-3d-refused", argv=["solve", "grids/general-3d.toml", "--set", 'discretization.type="spectral"',
+                                                      "--set", 'discretization.basis=["legendre", "legendre", "legendre"]', "--modes", "8,8,8"],
+         exit=2, stderr=["discretization.basis", "1-d and 2-d"]),
+    dict(name="legendre-expression-too-many-modes", argv=["solve", "grids/power-law-2d.toml", "--set", 'discretization.type="spectral"',
+                                                          "--set", 'discretization.basis=["legendre", "legendre"]', "--modes", "60,60"],
+         exit=2, stderr=["discretization.modes", "dense"]),
+    dict(name="legendre-expression-degenerate-d", argv=["solve", "grids/sgd-momentum-p1.toml", "--set", 'model.noise="state-dependent"',
+                                                        "--set", 'discretization.type="spectral"', "--set", 'discretization.basis=["legendre", "legendre"]',
+                                                        "--modes", "12,12"],
+         exit=2, stderr=["positive definite"]),
+    dict(name="legendre-expression-writes", argv=["solve", "grids/power-law.toml", "--set", 'discretization.type="spectral"',
+                                                  "--set", 'discretization.basis=["legendre"]', "--modes", "120", "-o", "pl.h5"],
+         exit=0, post=is_hdf5("pl.h5")),
     # 21. raw terminal escapes in a title never reach the terminal
     dict(name="title-terminal-escape", argv=["solve", "esc.toml"],
          setup=write_problem("esc.toml", "ou1d.toml", "", "title", '"\\u001b[31mRED\\u001b[0m"'),

@@ -210,12 +210,22 @@ extension Problem {
         }
         // Every model with an OU form (linear, sgd with a quadratic loss and constant D; sgd-momentum's
         // degenerate D is refused below).
-        guard let linear = model.linearModel else {
-            throw TOMLNode(value: "legendre", path: "discretization.basis", context: node.context)
-                .fail("the legendre basis is implemented for models with a linear drift and constant D so far (linear, sgd with a hessian and constant diffusion), not this \(model.typeName) model; use type = \"finite-volume\"")
-        }
         for key in ["center", "scale"] where table.optional(key) != nil {
             throw try table.required(key).fail("'\(key)' belongs to hermite axes; a legendre axis spans the [grid] box")
+        }
+        guard let linear = model.linearModel else {
+            // Expression models (state-dependent D): the quadrature Galerkin, 1-d and 2-d, with a
+            // dense operator (`LegendreQuadrature`); D is checked at its nodes when it is built.
+            guard model.coefficients is GeneralModel, d <= 2 else {
+                throw TOMLNode(value: "legendre", path: "discretization.basis", context: node.context)
+                    .fail(d > 2 ? "the legendre basis takes expression models (state-dependent D) in 1-d and 2-d; this one has \(d) axes: use type = \"finite-volume\""
+                                : "the legendre basis is implemented for models with a linear drift and constant D and for expression models, not this \(model.typeName) model; use type = \"finite-volume\"")
+            }
+            let (modes, modesNode) = try decodeModes(table, node: node, count: d)
+            guard modes.reduce(1, *) <= LegendreQuadrature.maximumCoefficients else {
+                throw modesNode.fail("\(modes.reduce(1, *)) Legendre coefficients for an expression model is more than \(LegendreQuadrature.maximumCoefficients): its operator is dense (every coefficient meets every other through the non-polynomial coefficients); use fewer modes")
+            }
+            return .spectral(basis: basis, modes: modes, centre: nil, scale: nil)
         }
         let eigenvalues = try linear.diffusionMatrix.symmetricEigenvalues()
         guard let smallest = eigenvalues.min(), smallest > 1e-12 * max(linear.diffusionMatrix.maxAbs, .leastNormalMagnitude) else {

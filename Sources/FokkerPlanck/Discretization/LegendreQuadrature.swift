@@ -1,0 +1,159 @@
+import Foundation
+
+/// The Legendre Galerkin operator of a model with expression coefficients (`GeneralModel`: the
+/// `general`, `sgd` and `power-law` models, state-dependent D), by Gauss quadrature.
+///
+/// The weak form is the linear one's (`LegendreDiscretization`): L_ij = ∫ ∇Ψ_i · J(Φ_j) with the
+/// Itô flux J = (μ − ∇·D) Φ − D ∇Φ (∇·D row-wise, symbolic derivatives of D's expressions), so the
+/// zero-flux wall is natural and the row of Ψ = 1 is exactly zero (its derivative tables are 0):
+/// mass is conserved to round-off. The coefficients are not polynomials, so the integrals are
+/// Gauss–Legendre sums with 2n + 16 nodes per axis (n the modes), exact for the polynomial part
+/// of the integrand and spectrally accurate for the rest — the same convergence as the expansion.
+/// Sum factorisation keeps the cost at n₁²Q₁Q₂ + n₁²n₂²Q₂ per term in 2-d; the operator is dense
+/// (every basis function meets every other through a non-polynomial coefficient), so 1-d and 2-d
+/// only, and at most `maximumCoefficients` unknowns (a dense LU of 2500 is 5e9 flops).
+struct LegendreQuadrature: Sendable {
+    static let maximumCoefficients = 2500
+
+    let model: GeneralModel
+    /// (∇·D)_k = Σ_l ∂_l D_kl, symbolic.
+    let divergence: [CompiledFormula]
+
+    init(model: GeneralModel) {
+        let d = model.dimension
+        divergence = (0..<d).map { k in
+            CompiledFormula((0..<d).reduce(Formula.number(0)) { s, l in .sum(s, model.diffusionEntries[k * d + l].derivative(l)) })
+        }
+        self.model = model
+    }
+
+    /// Itô drift minus ∇·D: the coefficient of Φ in J.
+    func transport(_ z: [Double]) -> [Double] {
+        var mu = model.drift(at: z)
+        for k in 0..<mu.count { mu[k] -= divergence[k].evaluate(z) }
+        return mu
+    }
+
+    /// L (dense, as sparse rows), in the scaling of `LegendreDiscretization.generatorTerms`:
+    /// ξ-space quadrature weights (the Jacobian left out), z-derivatives.
+    func generator(axes: [LegendreAxis], sizes: [Int], strides: [Int]) -> SparseMatrix {
+        let d = axes.count
+        precondition(d == 1 || d == 2)
+        // Per axis: nodes, weights, basis values and z-derivatives at the nodes ([q][n]).
+        struct Table { var nodes: [Double]; var weights: [Double]; var values: [[Double]]; var slopes: [[Double]] }
+        var tables: [Table] = axes.map { axis in
+            let (nodes, weights) = LegendreAxis.gaussLegendre(min(2 * axis.modes + 16, 1100))
+            var values = [[Double]](), slopes = [[Double]]()
+            var v = [Double](repeating: 0, count: axis.count), s = v
+            for x in nodes {
+                axis.evaluate(x, values: &v, derivatives: &s)
+                values.append(v)
+                slopes.append(s.map { $0 / axis.half })
+            }
+            return Table(nodes: nodes, weights: weights, values: values, slopes: slopes)
+        }
+        // A 1-d problem is a 2-d one with a single node of weight 1 and one constant function.
+        if d == 1 { tables.append(Table(nodes: [0], weights: [1], values: [[1]], slopes: [[0]])) }
+        let n1 = tables[0].values[0].count, n2 = tables[1].values[0].count
+        let q1 = tables[0].nodes.count, q2 = tables[1].nodes.count
+        // Coefficients at the tensor nodes: a_k = μ_k − (∇·D)_k and D_kl, times the weight.
+        let terms = d + d * d
+        var coefficient = [[Double]](repeating: [Double](repeating: 0, count: q1 * q2), count: terms)
+        var z = [Double](repeating: 0, count: d), diffusion = [Double](repeating: 0, count: d * d)
+        for a in 0..<q1 { for b in 0..<q2 {
+            z[0] = axes[0].mid + axes[0].half * tables[0].nodes[a]
+            if d == 2 { z[1] = axes[1].mid + axes[1].half * tables[1].nodes[b] }
+            let w = tables[0].weights[a] * tables[1].weights[b]
+            let mu = transport(z)
+            model.diffusion(at: z, into: &diffusion)
+            for k in 0..<d { coefficient[k][a * q2 + b] = w * mu[k] }
+            for k in 0..<d { for l in 0..<d { coefficient[d + k * d + l][a * q2 + b] = -w * diffusion[k * d + l] } }
+        } }
+        // Which tables each term uses: (test derivative axis, trial derivative axis or nil).
+        let shapes: [(Int, Int?)] = (0..<d).map { ($0, nil) } + (0..<d).flatMap { k in (0..<d).map { (k, $0) } }
+        let n = n1 * n2
+        var dense = [Double](repeating: 0, count: n * n)
+        var stage = [Double](repeating: 0, count: q2 * n1 * n1)
+        for (t, (testAxis, trialAxis)) in shapes.enumerated() {
+            let c = coefficient[t]
+            func table(_ axis: Int, derivative: Bool) -> [[Double]] { derivative ? tables[axis].slopes : tables[axis].values }
+            let a1 = table(0, derivative: testAxis == 0), b1 = table(0, derivative: trialAxis == 0)
+            let a2 = table(1, derivative: testAxis == 1), b2 = table(1, derivative: trialAxis == 1)
+            // Stage 1: S[q2][i1][j1] = Σ_q1 c(q1, q2) A1[q1][i1] B1[q1][j1].
+            for i in stage.indices { stage[i] = 0 }
+            for b in 0..<q2 {
+                for a in 0..<q1 {
+                    let weight = c[a * q2 + b]
+                    if weight == 0 { continue }
+                    let rowA = a1[a], rowB = b1[a]
+                    for i1 in 0..<n1 where rowA[i1] != 0 {
+                        let f = weight * rowA[i1]
+                        let base = (b * n1 + i1) * n1
+                        for j1 in 0..<n1 { stage[base + j1] += f * rowB[j1] }
+                    }
+                }
+            }
+            // Stage 2: L[(i1, i2), (j1, j2)] += Σ_q2 S[q2][i1][j1] A2[q2][i2] B2[q2][j2].
+            for b in 0..<q2 {
+                let rowA = a2[b], rowB = b2[b]
+                for i1 in 0..<n1 { for j1 in 0..<n1 {
+                    let s = stage[(b * n1 + i1) * n1 + j1]
+                    if s == 0 { continue }
+                    for i2 in 0..<n2 where rowA[i2] != 0 {
+                        let f = s * rowA[i2]
+                        let base = (i1 * n2 + i2) * n + j1 * n2
+                        for j2 in 0..<n2 { dense[base + j2] += f * rowB[j2] }
+                    }
+                } }
+            }
+        }
+        // The flat index of (i1, i2) is i1 n2 + i2, which is LegendreDiscretization's row-major order.
+        precondition(d == 1 || strides[0] == n2)
+        var builder = SparseRowBuilder(rows: n, columns: n, estimatedNonzeros: n * n)
+        for row in 0..<n {
+            for column in 0..<n where dense[row * n + column] != 0 { builder.add(column: column, dense[row * n + column]) }
+            builder.endRow()
+        }
+        return builder.build()
+    }
+
+    /// Checks D at every node `generator` will sample (the same rule).
+    func checkDiffusion(axes: [LegendreAxis]) throws {
+        let d = axes.count
+        let rules = axes.map { LegendreAxis.gaussLegendre(min(2 * $0.modes + 16, 1100)).nodes }
+        var z = [Double](repeating: 0, count: d), diffusion = [Double](repeating: 0, count: d * d)
+        let counts = rules.map(\.count)
+        for flat in 0..<counts.reduce(1, *) {
+            var rest = flat
+            for k in stride(from: d - 1, through: 0, by: -1) {
+                z[k] = axes[k].mid + axes[k].half * rules[k][rest % counts[k]]
+                rest /= counts[k]
+            }
+            model.diffusion(at: z, into: &diffusion)
+            try Self.checkPositiveDefinite(diffusion, d: d, at: z)
+            let a = transport(z)
+            guard a.allSatisfy(\.isFinite) else {
+                throw FokkerPlanckError.badInput(file: nil, keyPath: "model", line: nil,
+                    message: "the drift (with ∇·D) is not finite at (\(z.map { String(format: "%.6g", $0) }.joined(separator: ", "))), a quadrature node of the legendre Galerkin method")
+            }
+        }
+    }
+
+    /// The Galerkin zero-flux wall acts through the diffusive flux: D must be positive definite
+    /// wherever the integrals sample it.
+    static func checkPositiveDefinite(_ diffusion: [Double], d: Int, at z: [Double]) throws {
+        let scale = diffusion.reduce(0) { max($0, abs($1)) }
+        let ok: Bool
+        if d == 1 {
+            ok = diffusion[0] > 0 && diffusion[0].isFinite
+        } else {
+            let det = diffusion[0] * diffusion[3] - diffusion[1] * diffusion[2]
+            ok = diffusion.allSatisfy(\.isFinite) && diffusion[0] > 0 && det > 1e-12 * scale * scale
+        }
+        guard ok else {
+            let at = z.map { String(format: "%.6g", $0) }.joined(separator: ", ")
+            throw FokkerPlanckError.badInput(file: nil, keyPath: "discretization.basis", line: nil,
+                message: "the legendre Galerkin method needs a positive definite diffusion on the whole box (zero flux through a wall is imposed through the diffusive flux), but D = \(diffusion) at (\(at)); use type = \"finite-volume\"")
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import XCTest
+@testable import FokkerPlanck
+
+/// The Legendre Galerkin of expression models (`LegendreQuadrature`): on a linear model written as
+/// expressions its quadrature operator is the banded Kronecker one (the integrand is a polynomial,
+/// which 2n + 16 Gauss nodes integrate exactly), its Ψ = 1 row is exactly zero, and a D that is
+/// not positive definite on the box is refused.
+final class LegendreQuadratureTests: XCTestCase {
+    func grid(_ boundary: String = "reflecting") throws -> Grid {
+        try Problem(text: """
+            [model]
+            type = "linear"
+            drift_matrix = [[1.0, 0.0], [0.0, 1.0]]
+            diffusion = [[1.0, 0.0], [0.0, 1.0]]
+            [grid]
+            axes = ["x", "y"]
+            lower = [-2.0, -1.5]
+            upper = [2.5, 1.5]
+            cells = [10, 10]
+            boundary = ["\(boundary)", "\(boundary)"]
+            """).grid
+    }
+
+    func testQuadratureOperatorIsTheKroneckerOneOnALinearModel() throws {
+        // Non-normal A, full D, an off-centre mean: every term of the banded assembly is used.
+        let a = Matrix([[1.2, 0.7], [-0.4, 0.9]]), d = Matrix([[0.8, 0.3], [0.3, 0.5]]), centre = [0.3, -0.2]
+        let linear = LinearModel(driftMatrix: a, diffusion: d, center: centre)
+        let names = ["x", "y"]
+        let drift: [Formula] = (0..<2).map { i in
+            (0..<2).reduce(Formula.number(0)) { s, j in .sum(s, .product(.number(-a[i, j]), .subtract(.variable(j, names[j]), .number(centre[j])))) }
+        }
+        let general = GeneralModel(drift: drift, diffusion: d.elements.map { .number($0) })
+        for boundary in ["reflecting", "absorbing"] {
+            let g = try grid(boundary)
+            let banded = try LegendreDiscretization(model: linear, grid: g, modes: [9, 7]).assemble()
+            let quadrature = try LegendreDiscretization(general: general, grid: g, modes: [9, 7]).assemble()
+            var worst = 0.0, largest = 0.0
+            for i in 0..<banded.rows { for j in 0..<banded.columns {
+                worst = max(worst, abs(banded[i, j] - quadrature[i, j]))
+                largest = max(largest, abs(banded[i, j]))
+            } }
+            // Both exact integrals of the same polynomials: round-off of sums of ~100 terms.
+            XCTAssertLessThan(worst, 1e-12 * largest, boundary)
+        }
+    }
+
+    func testConstantTestFunctionRowIsZeroWithStateDependentD() throws {
+        let names = ["x", "y"]
+        let x = Formula.variable(0, names[0]), y = Formula.variable(1, names[1])
+        let drift: [Formula] = [.negated(x), .sum(.negated(y), .product(.number(0.5), x))]
+        let d: [Formula] = [.sum(.number(1), .product(x, x)), .product(.number(0.2), .product(x, y)),
+                            .product(.number(0.2), .product(x, y)), .sum(.number(0.5), .product(y, y))]
+        let discretization = try LegendreDiscretization(general: GeneralModel(drift: drift, diffusion: d), grid: try grid(), modes: [8, 8])
+        let l = discretization.assemble()
+        // Row 0 is Ψ = φ₀ ⊗ φ₀, a constant: ∇Ψ = 0, so the row is exactly zero (mass conserved).
+        for j in 0..<l.columns { XCTAssertEqual(l[0, j], 0) }
+    }
+
+    func testIndefiniteDiffusionIsRefused() throws {
+        let names = ["x", "y"]
+        let x = Formula.variable(0, names[0])
+        // D₁₁ = 1 − x² turns negative inside the box (|x| > 1).
+        let d: [Formula] = [.subtract(.number(1), .product(x, x)), .number(0), .number(0), .number(1)]
+        let drift: [Formula] = [.negated(x), .negated(.variable(1, names[1]))]
+        XCTAssertThrowsError(try LegendreDiscretization(general: GeneralModel(drift: drift, diffusion: d), grid: try grid(), modes: [8, 8]))
+        // And three axes are refused (the dense operator is for 1-d and 2-d).
+        let three = GeneralModel(drift: [.number(0), .number(0), .number(0)], diffusion: [Formula](repeating: .number(0), count: 9))
+        let grid3 = try Problem(text: """
+            [model]
+            type = "linear"
+            drift_matrix = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+            diffusion = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+            [grid]
+            lower = [-1.0, -1.0, -1.0]
+            upper = [1.0, 1.0, 1.0]
+            cells = [4, 4, 4]
+            """).grid
+        XCTAssertThrowsError(try LegendreDiscretization(general: three, grid: grid3, modes: [4, 4, 4]))
+    }
+}
