@@ -48,7 +48,7 @@ public struct LegendreDiscretization: Discretization {
         }
         let quadrature = LegendreQuadrature(model: general)
         try self.init(model: general, linear: nil, quadrature: quadrature, grid: grid, modes: modes)
-        try quadrature.checkDiffusion(axes: axes)
+        try quadrature.checkDiffusion(axes: axes, grid: grid)
     }
 
     public init(model: LinearModel, grid: Grid, modes: [Int]) throws {
