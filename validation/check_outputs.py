@@ -763,6 +763,24 @@ def check_tilted_ring(fpsolve, workdir, checks):
     checks.check(f"tilted cosine ring: mean velocity {computed:.8f} vs Stratonovich/Reimann {exact:.8f} (≤ 2e-5)",
                  abs(computed - exact) <= 2e-5, f"{abs(computed - exact):.2e}")
 
+    # The fourier basis (expression coefficients by the trapezoid rule) at 33 modes: spectral, so
+    # round-off. Measured 1.5e-16 against this SciPy value and a 30-digit mpmath quadrature; 1e-13
+    # leaves room for the summation order of other machines' BLAS and libm (a wrong quadrature or
+    # sign is off by ≥ 1e-6 at this resolution: 8e-13 at 17 modes, 3e-5 at 9).
+    out = Path(workdir) / "tilted-cosine-ring-fourier.h5"
+    run = subprocess.run([fpsolve, "solve", str(path), "-o", str(out), "--quiet", "--set", 'discretization.type="spectral"',
+                          "--set", 'discretization.basis=["fourier"]', "--modes", "33"], capture_output=True, text=True)
+    checks.check("tilted cosine ring, fourier: fpsolve solve exits 0", run.returncode == 0, run.stderr.strip())
+    if run.returncode != 0:
+        return
+    with h5py.File(out, "r") as f:
+        current, x = f["current_x"][:], f["x"][:]
+        basis = f.attrs["spectral_basis"]
+        basis = basis.decode() if isinstance(basis, bytes) else str(basis)
+    computed = current.sum() * (x[1] - x[0])
+    checks.check(f"tilted cosine ring, fourier 33 modes: mean velocity {computed:.16f} vs Stratonovich/Reimann {exact:.16f} (≤ 1e-13)",
+                 basis == "fourier" and abs(computed - exact) <= 1e-13, f"{abs(computed - exact):.2e} ({basis})")
+
 
 def check_spectral(fpsolve, workdir, checks):
     """A Hermite spectral solve (issue 10) in the same file layout: fields on the [grid] cells,
@@ -835,6 +853,7 @@ def check_legendre(fpsolve, workdir, checks):
         lower, upper = f.attrs["spectral_lower"], f.attrs["spectral_upper"]
         x, y, density = f["x"][...], f["y"][...], f["density"][...]
         basis = f.attrs["spectral_basis"]
+        basis = basis.decode() if isinstance(basis, bytes) else str(basis)
         basis = basis.decode() if isinstance(basis, bytes) else str(basis)
         checks.check("legendre: spectral_basis legendre,legendre, 4096 coefficients", basis == "legendre,legendre" and c.shape == (4096,), f"{basis} {c.shape}")
         labels = [sorted(set(n[:, k])) for k in range(2)]

@@ -77,4 +77,65 @@ final class LegendreQuadratureTests: XCTestCase {
             """).grid
         XCTAssertThrowsError(try LegendreDiscretization(general: three, grid: grid3, modes: [4, 4, 4]))
     }
+
+    /// A Fourier axis: on constant coefficients each wave is an eigenfunction, so the operator's
+    /// column of cos(ω(z − lower)) is M(−Dω² cos + cω sin) exactly (ω = kπ/half, M = diag(2, 1, 1, …)
+    /// in ξ) — signs, the ξ ↔ z scaling and the trapezoid quadrature at once.
+    func testFourierAxisWavesAreEigenfunctionsOnConstantCoefficients() throws {
+        let c = 0.7, d = 0.45, lower = 0.5, length = 3.0
+        let grid = try Problem(text: """
+            [model]
+            type = "general"
+            drift = ["\(c)"]
+            diffusion = [[\(d)]]
+            [grid]
+            axes = ["x"]
+            lower = [\(lower)]
+            upper = [\(lower + length)]
+            cells = [16]
+            boundary = ["periodic"]
+            """).grid
+        let model = GeneralModel(drift: [.number(c)], diffusion: [.number(d)])
+        let l = try LegendreDiscretization(general: model, grid: grid, modes: [9], basis: ["fourier"]).assemble()
+        XCTAssertEqual(l.rows, 9)
+        var expected = [[Double]](repeating: [Double](repeating: 0, count: 9), count: 9)
+        for k in 1...4 {
+            let omega = Double(k) * Double.pi / (0.5 * length), cosine = 2 * k - 1, sine = 2 * k
+            expected[cosine][cosine] = -d * omega * omega
+            expected[sine][cosine] = c * omega
+            expected[sine][sine] = -d * omega * omega
+            expected[cosine][sine] = -c * omega
+        }
+        for i in 0..<9 { for j in 0..<9 {
+            // Trapezoid sums of trigonometric polynomials, exact up to round-off of ~50 terms.
+            XCTAssertEqual(l[i, j], expected[i][j], accuracy: 1e-13 * 20, "(\(i), \(j))")
+        } }
+    }
+
+    /// Each basis goes with its boundary: fourier with periodic axes, legendre with walls; a linear
+    /// drift (not periodic) takes no fourier axis.
+    func testBasesAndBoundariesAreMatched() throws {
+        let names = ["x", "y"]
+        let drift: [Formula] = [.call(.sin, [.variable(0, names[0])]), .negated(.variable(1, names[1]))]
+        let model = GeneralModel(drift: drift, diffusion: [.number(1), .number(0), .number(0), .number(1)])
+        let walls = try grid()
+        XCTAssertThrowsError(try LegendreDiscretization(general: model, grid: walls, modes: [9, 9], basis: ["fourier", "legendre"]))
+        let cylinder = try Problem(text: """
+            [model]
+            type = "general"
+            drift = ["sin(x)", "-y"]
+            diffusion = [[1.0, 0.0], [0.0, 1.0]]
+            [grid]
+            axes = ["x", "y"]
+            lower = [0.0, -2.0]
+            upper = [6.283185307179586, 2.0]
+            cells = [8, 8]
+            boundary = ["periodic", "reflecting"]
+            """)
+        XCTAssertThrowsError(try LegendreDiscretization(general: model, grid: cylinder.grid, modes: [9, 9], basis: ["legendre", "legendre"]))
+        let both = try LegendreDiscretization(general: model, grid: cylinder.grid, modes: [9, 9], basis: ["fourier", "legendre"])
+        XCTAssertEqual(both.spectralRecord?.basis, ["fourier", "legendre"])
+        let l = both.assemble()
+        for j in 0..<l.columns { XCTAssertEqual(l[0, j], 0) }
+    }
 }

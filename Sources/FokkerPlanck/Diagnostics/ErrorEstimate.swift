@@ -83,6 +83,9 @@ public struct ErrorEstimate: Sendable {
         if ratio <= 1, let part = fine.discretization.truncationTail(of: fine.state) {
             // ‖tail‖₁ / ‖ρ‖₁ (sums over the cells; the cell volume cancels).
             tail = part.reduce(0) { $0 + abs($1) } / max(fine.density.reduce(0) { $0 + abs($1) }, .leastNormalMagnitude)
+            // A tail below round-off says the truncation is, not that ρ is that accurate (the
+            // fourier torus: tail 6e-19, true error 5e-16): never below ε.
+            tail = max(tail!, Double.ulpOfOne)
         }
         density = min(first / factor, tail ?? .infinity)
         let fineMoments = fine.discretization.diagnostics(of: fine.state, density: fine.density)

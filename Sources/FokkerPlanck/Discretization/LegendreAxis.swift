@@ -15,16 +15,38 @@ import Foundation
 /// ∫φ_pφ_q (|p − q| ∈ {0, 2}), ∫φ_p ξ φ_q (|p − q| ∈ {1, 3}), ∫φ_p′φ_q (q = p ± 1), ∫φ_p′ ξ φ_q
 /// (|p − q| ∈ {0, 2}) and ∫φ_p′φ_q′ (diagonal on the bubbles) — so the d-axis operators, Kronecker
 /// products of them, stay sparse.
+///
+/// A periodic axis (`fourier`) shares the ξ map and every use of the basis but is a Fourier one:
+/// φ_0 = 1, φ_{2k−1} = cos(kπ(ξ + 1)), φ_{2k} = sin(kπ(ξ + 1)) for k ≤ K = ⌊(modes − 1)/2⌋ (as the
+/// Langevin Fourier axes count their modes), orthogonal on [−1, 1) — diagonal mass 2, 1, 1, … — and
+/// with no wall: ∫φ′J has no boundary term on a circle. It serves the expression models only
+/// (`LegendreQuadrature`): a linear drift is not periodic.
 struct LegendreAxis: Sendable {
-    /// Labels of the basis functions: 0 → 1, 1 → ξ, −1 → (1 − ξ)/2, −2 → (1 + ξ)/2, k ≥ 2 → bubble φ_k.
+    /// Labels of the basis functions: 0 → 1, 1 → ξ, −1 → (1 − ξ)/2, −2 → (1 + ξ)/2, k ≥ 2 → bubble φ_k;
+    /// on a periodic axis the position ℓ (0 → 1, 2k − 1 → cos, 2k → sin of kπ(ξ + 1)).
     let labels: [Int]
     let modes: Int
     let lower: Double, upper: Double
     let lowerAbsorbing: Bool, upperAbsorbing: Bool
+    /// A Fourier axis on [lower, upper), periodic.
+    let periodic: Bool
 
     var mid: Double { 0.5 * (lower + upper) }
     var half: Double { 0.5 * (upper - lower) }
     var count: Int { labels.count }
+    var basisName: String { periodic ? "fourier" : "legendre" }
+
+    /// A Fourier axis: 2⌊(modes − 1)/2⌋ + 1 functions.
+    init(periodicLower lower: Double, upper: Double, modes: Int) {
+        precondition(modes >= 3 && upper > lower)
+        self.lower = lower
+        self.upper = upper
+        self.modes = modes
+        lowerAbsorbing = false
+        upperAbsorbing = false
+        periodic = true
+        labels = Array(0...(2 * ((modes - 1) / 2)))
+    }
 
     init(lower: Double, upper: Double, modes: Int, lowerAbsorbing: Bool, upperAbsorbing: Bool) {
         precondition(modes >= 3 && upper > lower)
@@ -33,6 +55,7 @@ struct LegendreAxis: Sendable {
         self.modes = modes
         self.lowerAbsorbing = lowerAbsorbing
         self.upperAbsorbing = upperAbsorbing
+        periodic = false
         let vertices: [Int]
         switch (lowerAbsorbing, upperAbsorbing) {
         case (false, false): vertices = [0, 1]
@@ -45,6 +68,16 @@ struct LegendreAxis: Sendable {
 
     /// The basis functions and their ξ-derivatives at ξ (`values`, `derivatives` of length `count`).
     func evaluate(_ xi: Double, values: inout [Double], derivatives: inout [Double]) {
+        if periodic {
+            values[0] = 1; derivatives[0] = 0
+            for k in stride(from: 1, to: count, by: 2) {
+                let wave = Double((k + 1) / 2) * Double.pi, angle = wave * (xi + 1)
+                let (c, s) = (cos(angle), sin(angle))
+                values[k] = c; derivatives[k] = -wave * s
+                values[k + 1] = s; derivatives[k + 1] = wave * c
+            }
+            return
+        }
         var p = [Double](repeating: 0, count: modes), dp = p
         Self.legendre(xi, values: &p, derivatives: &dp)
         for (i, label) in labels.enumerated() {
@@ -116,7 +149,27 @@ struct LegendreAxis: Sendable {
         var moments: [[Double]] = []  // moments[m][q] = ∫ ξ^m φ_q, m = 0, 1, 2
     }
 
+    /// The quadrature rule of the expression operator (`LegendreQuadrature`) and of the check of D:
+    /// Gauss–Legendre with 2n + 16 nodes (n the modes) on a Legendre axis, the trapezoid rule with
+    /// 2n + 16 equally spaced nodes on a Fourier axis (exact for trigonometric polynomials of degree
+    /// below that: test × trial × a coefficient of up to n + 16 waves). At most 1100 nodes.
+    func quadratureRule() -> (nodes: [Double], weights: [Double]) {
+        let q = min(2 * (periodic ? count : modes) + 16, 1100)
+        guard periodic else { return Self.gaussLegendre(q) }
+        return ((0..<q).map { -1 + 2 * Double($0) / Double(q) }, [Double](repeating: 2 / Double(q), count: q))
+    }
+
+    /// Which 4-function band from the top a label is in (0 the top): 4 degrees on a Legendre axis,
+    /// 2 wavenumbers (cos and sin) on a Fourier one. The error estimate reads the bands.
+    func band(of label: Int) -> Int {
+        periodic ? ((count - 1) / 2 - (label + 1) / 2) / 2 : (modes - 1 - label) / 4
+    }
+
+    /// Enough bands below the top for the estimate's decay ratio (modes ≥ 16, or 8 waves).
+    var hasTailBands: Bool { periodic ? (count - 1) / 2 >= 8 : modes >= 16 }
+
     func matrices() -> Matrices {
+        if periodic { return periodicMatrices() }
         let (nodes, weights) = Self.gaussLegendre(modes + 3)
         let n = count
         var value = [[Double]](repeating: [Double](repeating: 0, count: n), count: nodes.count), slope = value
@@ -140,6 +193,23 @@ struct LegendreAxis: Sendable {
                 let v = integral { value[$0][q] * pow(nodes[$0], Double(power)) }
                 return abs(v) > 1e-14 ? v : 0
             }
+        }
+        return m
+    }
+
+    /// A Fourier axis: the diagonal mass (2, 1, 1, …) and the moments in closed form — with
+    /// cos(kπ(ξ + 1)) = (−1)^k cos kπξ: ∫ξ² cos = 4/(kπ)², ∫ξ sin = −2/(kπ), the rest 0 but
+    /// ∫1 = 2, ∫ξ² = 2/3. The linear-model matrices stay empty (a linear drift is not periodic).
+    func periodicMatrices() -> Matrices {
+        var m = Matrices()
+        m.mass = labels.map { [($0, $0 == 0 ? 2.0 : 1.0)] }
+        m.moments = [[Double]](repeating: [Double](repeating: 0, count: count), count: 3)
+        m.moments[0][0] = 2
+        m.moments[2][0] = 2.0 / 3
+        for k in stride(from: 1, to: count, by: 2) {
+            let wave = Double((k + 1) / 2) * Double.pi
+            m.moments[2][k] = 4 / (wave * wave)
+            m.moments[1][k + 1] = -2 / wave
         }
         return m
     }

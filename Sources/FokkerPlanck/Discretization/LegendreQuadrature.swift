@@ -1,11 +1,12 @@
 import Foundation
 
-/// The Legendre Galerkin operator of a model with expression coefficients (`GeneralModel`: the
-/// `general`, `sgd` and `power-law` models, state-dependent D), by Gauss quadrature.
+/// The Galerkin operator of a model with expression coefficients (`GeneralModel`: the `general`,
+/// `sgd` and `power-law` models, state-dependent D) on Legendre and Fourier axes, by quadrature
+/// (Gauss–Legendre on a bounded axis, the trapezoid rule on a periodic one: `LegendreAxis.quadratureRule`).
 ///
 /// The weak form is the linear one's (`LegendreDiscretization`): L_ij = ∫ ∇Ψ_i · J(Φ_j) with the
 /// Itô flux J = (μ − ∇·D) Φ − D ∇Φ (∇·D row-wise, symbolic derivatives of D's expressions), so the
-/// zero-flux wall is natural and the row of Ψ = 1 is exactly zero (its derivative tables are 0):
+/// zero-flux wall is natural (a periodic axis has no boundary term) and the row of Ψ = 1 is exactly zero (its derivative tables are 0):
 /// mass is conserved to round-off. The coefficients are not polynomials, so the integrals are
 /// Gauss–Legendre sums with 2n + 16 nodes per axis (n the modes), exact for the polynomial part
 /// of the integrand and spectrally accurate for the rest — the same convergence as the expansion.
@@ -42,7 +43,7 @@ struct LegendreQuadrature: Sendable {
         // Per axis: nodes, weights, basis values and z-derivatives at the nodes ([q][n]).
         struct Table { var nodes: [Double]; var weights: [Double]; var values: [[Double]]; var slopes: [[Double]] }
         var tables: [Table] = axes.map { axis in
-            let (nodes, weights) = LegendreAxis.gaussLegendre(min(2 * axis.modes + 16, 1100))
+            let (nodes, weights) = axis.quadratureRule()
             var values = [[Double]](), slopes = [[Double]]()
             var v = [Double](repeating: 0, count: axis.count), s = v
             for x in nodes {
@@ -132,7 +133,7 @@ struct LegendreQuadrature: Sendable {
             try Self.checkPositiveDefinite(values, d: grid.dimension, at: centre)
         }
         let d = axes.count
-        let rules = axes.map { LegendreAxis.gaussLegendre(min(2 * $0.modes + 16, 1100)).nodes }
+        let rules = axes.map { $0.quadratureRule().nodes }
         var z = [Double](repeating: 0, count: d), diffusion = [Double](repeating: 0, count: d * d)
         let counts = rules.map(\.count)
         for flat in 0..<counts.reduce(1, *) {
@@ -146,7 +147,7 @@ struct LegendreQuadrature: Sendable {
             let a = transport(z)
             guard a.allSatisfy(\.isFinite) else {
                 throw FokkerPlanckError.badInput(file: nil, keyPath: "model", line: nil,
-                    message: "the drift (with ∇·D) is not finite at (\(z.map { String(format: "%.6g", $0) }.joined(separator: ", "))), a quadrature node of the legendre Galerkin method")
+                    message: "the drift (with ∇·D) is not finite at (\(z.map { String(format: "%.6g", $0) }.joined(separator: ", "))), a quadrature node of the spectral Galerkin method")
             }
         }
     }
@@ -165,7 +166,7 @@ struct LegendreQuadrature: Sendable {
         guard ok else {
             let at = z.map { String(format: "%.6g", $0) }.joined(separator: ", ")
             throw FokkerPlanckError.badInput(file: nil, keyPath: "discretization.basis", line: nil,
-                message: "the legendre Galerkin method needs a positive definite diffusion on the whole box (zero flux through a wall is imposed through the diffusive flux), but D = \(diffusion) at (\(at)); use type = \"finite-volume\"")
+                message: "the spectral Galerkin method of expression models needs a positive definite diffusion on the whole box (zero flux through a wall is imposed through the diffusive flux, and the stationary problem is well posed only then), but D = \(diffusion) at (\(at)); use type = \"finite-volume\"")
         }
     }
 }

@@ -116,13 +116,9 @@ public struct Grid: Sendable, Equatable {
     /// depend on it.
     public func integrate(_ values: [Double]) -> Double {
         precondition(values.count == cellCount)
-        var sum = 0.0, compensation = 0.0
-        for v in values {
-            let t = sum + v
-            if abs(sum) >= abs(v) { compensation += (sum - t) + v } else { compensation += (v - t) + sum }
-            sum = t
-        }
-        return (sum + compensation) * cellVolume
+        var sum = CompensatedSum()
+        for v in values { sum.add(v) }
+        return sum.value * cellVolume
     }
 }
 

@@ -70,7 +70,10 @@ extension Problem {
             }
             // The Fourier basis is periodic on the box: only a periodic axis means that.
             for (k, axis) in grid.axes.enumerated() where basis[k] == "fourier" && axis.boundary != .periodic {
-                throw context.error("grid.boundary[\(k)]", "the fourier basis is periodic on [lower, upper), but '\(axis.name)' has \(axis.boundary.rawValue) walls; make it periodic, or use the finite-volume discretization for walls")
+                throw context.error("grid.boundary[\(k)]", "the fourier basis is periodic on [lower, upper), but '\(axis.name)' has \(axis.boundary.rawValue) walls; make it periodic, or give it the legendre basis (walls)")
+            }
+            for (k, axis) in grid.axes.enumerated() where basis[k] == "legendre" && axis.boundary != .reflecting && axis.boundary != .absorbing {
+                throw context.error("grid.boundary[\(k)]", "the legendre basis is for bounded axes with reflecting or absorbing walls, but '\(axis.name)' is \(axis.boundary.rawValue)" + (axis.boundary == .periodic ? "; a periodic axis takes the fourier basis" : ""))
             }
         }
         if case .spectral = discretizationSettings, solver.method == .iterative {
@@ -135,11 +138,17 @@ extension Problem {
                         .fail("the chebyshev basis is not implemented; bounded axes take legendre (a Galerkin basis of integrated Legendre polynomials: zero-flux walls exact in the weak form, absorbing walls in the basis, mass conserved to round-off — what a Chebyshev tau method cannot do)")
                 }
             }
-            if basis.contains("legendre") {
+            // Expression models take legendre (walls) and fourier (periodic) axes, by quadrature.
+            let expression = model.linearModel == nil && model.coefficients is GeneralModel
+            if basis.contains("legendre") || (expression && basis.allSatisfy({ $0 == "fourier" })) {
                 return try decodeLegendre(table, node: node, basis: basis, model: model, dimension: d)
             }
             if case let .langevin(langevin) = model {
                 return try decodeLangevinSpectral(table, node: node, basis: basis, positions: langevin.positionCount)
+            }
+            if expression {
+                throw TOMLNode(value: basis, path: "discretization.basis", context: node.context)
+                    .fail("a \(model.typeName) model with expression coefficients takes legendre axes (walls) and fourier axes (periodic); hermite is for models with a linear drift and constant D")
             }
             guard model.linearModel != nil else {
                 throw TOMLNode(value: type, path: "discretization.type", context: node.context)
@@ -198,15 +207,19 @@ extension Problem {
         }
     }
 
-    /// Legendre (bounded box, linear models): every axis legendre, reflecting or absorbing walls
+    /// Legendre (bounded box, linear models; expression models also with fourier on periodic axes):
+    /// every axis legendre, reflecting or absorbing walls
     /// (checked against [grid] by `LegendreDiscretization`), a positive definite D — the Galerkin
     /// form's zero-flux wall is a condition on the diffusive flux, which a degenerate D does not
     /// carry (an axis with no noise would need inflow/outflow conditions instead) — and at most
     /// 1.5e5 coefficients (as Hermite: the LU stays within a few GB).
     static func decodeLegendre(_ table: TOMLTableNode, node: TOMLNode, basis: [String], model: ModelSpecification, dimension d: Int) throws -> DiscretizationSettings {
-        if let k = basis.firstIndex(where: { $0 != "legendre" }) {
+        let expression = model.linearModel == nil && model.coefficients is GeneralModel
+        if let k = basis.firstIndex(where: { $0 != "legendre" && !(expression && $0 == "fourier") }) {
             throw TOMLNode(value: basis[k], path: "discretization.basis[\(k)]", context: node.context)
-                .fail("legendre axes cannot be mixed with \(basis[k]) ones yet: give every axis the legendre basis")
+                .fail(basis[k] == "fourier"
+                      ? "a \(model.typeName) model's drift is linear, which is not periodic: the fourier basis takes expression models (general, sgd with a loss, power-law) on periodic axes; give every axis the legendre basis"
+                      : "legendre axes cannot be mixed with \(basis[k]) ones yet: give every axis the legendre basis (or fourier on a periodic axis of an expression model)")
         }
         // Every model with an OU form (linear, sgd with a quadratic loss and constant D; sgd-momentum's
         // degenerate D is refused below).
@@ -218,12 +231,12 @@ extension Problem {
             // dense operator (`LegendreQuadrature`); D is checked at its nodes when it is built.
             guard model.coefficients is GeneralModel, d <= 2 else {
                 throw TOMLNode(value: "legendre", path: "discretization.basis", context: node.context)
-                    .fail(d > 2 ? "the legendre basis takes expression models (state-dependent D) in 1-d and 2-d; this one has \(d) axes: use type = \"finite-volume\""
+                    .fail(d > 2 ? "the legendre and fourier bases take expression models (state-dependent D) in 1-d and 2-d; this one has \(d) axes: use type = \"finite-volume\""
                                 : "the legendre basis is implemented for models with a linear drift and constant D and for expression models, not this \(model.typeName) model; use type = \"finite-volume\"")
             }
             let (modes, modesNode) = try decodeModes(table, node: node, count: d)
             guard modes.reduce(1, *) <= LegendreQuadrature.maximumCoefficients else {
-                throw modesNode.fail("\(modes.reduce(1, *)) Legendre coefficients for an expression model is more than \(LegendreQuadrature.maximumCoefficients): its operator is dense (every coefficient meets every other through the non-polynomial coefficients); use fewer modes")
+                throw modesNode.fail("\(modes.reduce(1, *)) spectral coefficients for an expression model is more than \(LegendreQuadrature.maximumCoefficients): its operator is dense (every coefficient meets every other through the non-polynomial coefficients); use fewer modes")
             }
             return .spectral(basis: basis, modes: modes, centre: nil, scale: nil)
         }
