@@ -824,6 +824,11 @@ REGRESSIONS = [
     dict(name="legendre-on-periodic-axis", argv=["solve", "grids/general-2d.toml", "--set", 'discretization.type="spectral"',
                                                  "--set", 'discretization.basis=["legendre", "legendre"]', "--modes", "9,9"],
          exit=2, stderr=["grid.boundary[0]", "fourier"]),
+    dict(name="legendre-expression-nan-at-cell-centre", argv=["solve", "kink.toml", "--set", 'discretization.type="spectral"',
+                                                              "--set", 'discretization.basis=["legendre"]', "--modes", "20"],
+         setup=write_file("kink.toml", b'[grid]\naxes = ["x"]\nlower = [-1.0]\nupper = [1.0]\ncells = [11]\n'
+                                       b'[model]\ntype = "general"\ndrift = ["-x"]\ndiffusion = [["1 + sqrt(x^2)"]]\n'),
+         exit=2, stderr=["not finite", "cell centre"]),
     dict(name="fourier-expression-writes", argv=["solve", "grids/general-2d.toml", "--set", 'discretization.type="spectral"',
                                                  "--set", 'discretization.basis=["fourier", "fourier"]', "--modes", "17,17", "-o", "torus.h5"],
          exit=0, post=is_hdf5("torus.h5")),

@@ -60,7 +60,8 @@ struct Evolve: ParsableCommand {
                                                                   : "no error estimate: an axis has fewer than 6 modes, too few to halve"
             }
         } catch {
-            missingEstimate = "no error estimate: the runs on the grid coarsened by two could not be prepared (\(error))"
+            missingEstimate = discretization.unknownsAreCells ? "no error estimate: the runs on the grid coarsened by two could not be prepared (\(error))"
+                                                              : "no error estimate: the runs at half the modes could not be prepared (\(error))"
         }
         if signals.received != 0 {
             // Interrupted while the estimate's coarse systems were factored: no frame exists yet.

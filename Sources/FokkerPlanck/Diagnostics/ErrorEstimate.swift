@@ -165,13 +165,13 @@ extension StationarySolver {
     /// Solves the problem again on the grid coarsened by two and compares (`ErrorEstimate`). nil
     /// when the grid is too coarse to coarsen; throws when the coarse solve fails.
     public func estimateError(of solution: StationarySolution) throws -> ErrorEstimate? {
-        guard let coarser = solution.discretization.coarsened() else { return nil }
+        guard let coarser = try solution.discretization.coarsened() else { return nil }
         let start = DispatchTime.now()
         let coarse = try solve(coarser)
         var coarsest: StationarySolution? = nil
         // A third solve serves the observed order on grids; a spectral comparison (same output
         // grid) does not use it.
-        if coarser.grid != solution.grid, let coarsest_ = coarser.coarsened() { coarsest = try? solve(coarsest_) }
+        if coarser.grid != solution.grid, let coarsest_ = try? coarser.coarsened() { coarsest = try? solve(coarsest_) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
         return ErrorEstimate(fine: solution, coarse: coarse, coarsest: coarsest, seconds: seconds)
     }

@@ -55,7 +55,7 @@ public final class EvolutionErrorEstimator: EvolutionObserver {
     /// coarse to coarsen (fewer than 6 cells); throws when a coarse system cannot be prepared.
     public init?(evolution: Evolution, initial: [Double]) throws {
         let grid = evolution.discretization.grid
-        guard let coarse = evolution.discretization.coarsened() else { return nil }
+        guard let coarse = try evolution.discretization.coarsened() else { return nil }
         let start = DispatchTime.now()
         let coarseGrid = coarse.grid
         fineGrid = grid

@@ -36,7 +36,7 @@ public protocol Discretization: Sendable {
     /// Cells (finite volumes) or modes (spectral) per axis.
     var resolution: [Int] { get }
     /// The same discretization at half the resolution (for error estimates); nil when too coarse.
-    func coarsened() -> (any Discretization)?
+    func coarsened() throws -> (any Discretization)?
     /// The preconditioner provider of the iterative method (nil when there is none).
     func shiftedPreconditioning() throws -> (any ShiftedPreconditioning)?
     /// One line for the output's `solver` attribute ("finite volumes (…)").

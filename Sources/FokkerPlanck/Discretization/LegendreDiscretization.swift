@@ -507,10 +507,12 @@ public struct LegendreDiscretization: Discretization {
     public var resolution: [Int] { modes }
 
     /// Half the modes per axis (nil below 6 modes).
-    public func coarsened() -> (any Discretization)? {
+    /// Throws what the half-mode build throws (a D that is indefinite at one of its quadrature
+    /// nodes, say), so that the missing estimate says why.
+    public func coarsened() throws -> (any Discretization)? {
         guard modes.allSatisfy({ $0 >= 6 }) else { return nil }
-        if let general = model as? GeneralModel { return try? LegendreDiscretization(general: general, grid: grid, modes: modes.map { $0 / 2 }, basis: axes.map(\.basisName)) }
-        return try? LegendreDiscretization(model: linear!, grid: grid, modes: modes.map { $0 / 2 })
+        if let general = model as? GeneralModel { return try LegendreDiscretization(general: general, grid: grid, modes: modes.map { $0 / 2 }, basis: axes.map(\.basisName)) }
+        return try LegendreDiscretization(model: linear!, grid: grid, modes: modes.map { $0 / 2 })
     }
 
     public func shiftedPreconditioning() throws -> (any ShiftedPreconditioning)? { nil }

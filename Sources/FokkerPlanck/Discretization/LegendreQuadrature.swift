@@ -131,6 +131,12 @@ struct LegendreQuadrature: Sendable {
             grid.centre(c, into: &centre)
             model.diffusion(at: centre, into: &values)
             try Self.checkPositiveDefinite(values, d: grid.dimension, at: centre)
+            // The currents are evaluated there with μ − ∇·D (review: a ∇·D that is infinite at
+            // a cell centre only, as √x's at 0, would have reached the file as NaN).
+            guard transport(centre).allSatisfy(\.isFinite) else {
+                throw FokkerPlanckError.badInput(file: nil, keyPath: "model", line: nil,
+                    message: "the drift (with ∇·D) is not finite at (\(centre.map { String(format: "%.6g", $0) }.joined(separator: ", "))), an output-grid cell centre where the current is evaluated")
+            }
         }
         let d = axes.count
         let rules = axes.map { $0.quadratureRule().nodes }
