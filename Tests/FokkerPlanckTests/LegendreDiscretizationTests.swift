@@ -152,4 +152,25 @@ final class LegendreDiscretizationTests: XCTestCase {
             try assertTailEstimateBracketsTruth(legendre, exact: exact, "modes \(modes)")
         }
     }
+
+    /// `chebyshev` axes: every basis function (vertex, bubble; with and without absorbing walls) is
+    /// Σ_k t[k][p] T_k(ξ) with the table the writer uses — checked by Clenshaw-free T_k = cos(k arccos ξ)
+    /// at points that are not the transform's nodes.
+    func testChebyshevTableReproducesTheBasis() {
+        for (lowerAbsorbing, upperAbsorbing) in [(false, false), (true, false), (true, true)] {
+            let axis = LegendreAxis(lower: -1.5, upper: 2.5, modes: 13, lowerAbsorbing: lowerAbsorbing, upperAbsorbing: upperAbsorbing)
+            let table = axis.chebyshevCoefficients()
+            XCTAssertEqual(table.count, 13)
+            var values = [Double](repeating: 0, count: axis.count)
+            for xi in stride(from: -0.999, through: 0.999, by: 0.0737) {
+                axis.evaluate(xi, values: &values)
+                for p in 0..<axis.count {
+                    let sum = (0..<13).reduce(0.0) { $0 + table[$1][p] * cos(Double($1) * acos(xi)) }
+                    // Round-off of a 13-term transform and sum of values of size ≤ 1.
+                    XCTAssertEqual(sum, values[p], accuracy: 1e-14, "p = \(p), ξ = \(xi)")
+                }
+            }
+        }
+    }
 }
+

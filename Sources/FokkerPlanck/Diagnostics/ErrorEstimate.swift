@@ -198,8 +198,10 @@ extension ErrorEstimate {
         }
         guard !(estimate.density <= solver.errorThreshold) else { return (estimate, []) }
         if spectral {
-            return (estimate, [String(format: "the estimated relative L1 error of ρ is %.2g, above the threshold %.2g ([solve] error_threshold): use more modes (a Hermite basis of linear models: or leave discretization.scale and center out, the default basis is the stationary covariance's), or widen the threshold if that accuracy is enough",
-                                      estimate.density, solver.errorThreshold)])
+            let hermite = solution.discretization is HermiteDiscretization
+                ? " (a Hermite basis of linear models: or leave discretization.scale and center out, the default basis is the stationary covariance's)" : ""
+            return (estimate, [String(format: "the estimated relative L1 error of ρ is %.2g, above the threshold %.2g ([solve] error_threshold): use more modes%@, or widen the threshold if that accuracy is enough",
+                                      estimate.density, solver.errorThreshold, hermite)])
         }
         // The axis with the fewest cells per standard deviation of the solution.
         let moments = FrameDiagnostics(density: solution.density, grid: grid)

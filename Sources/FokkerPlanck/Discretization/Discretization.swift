@@ -64,6 +64,10 @@ public protocol Discretization: Sendable {
     /// What a spectral state is, for the output beside its fields (nil for finite volumes, whose
     /// state is the density field itself).
     var spectralRecord: SpectralRecord? { get }
+    /// The coefficients written as `spectral_coefficients` (one per row of the record's indices):
+    /// the state itself, unless the record names another basis of the same space (a `chebyshev`
+    /// axis: the Chebyshev coefficients of the computed polynomial).
+    func recordedCoefficients(of state: [Double]) -> [Double]
     /// The exact marginal density of each axis, from the expansion (nil for finite volumes, whose
     /// marginals are sums over their own cells). A spectral state lives on the whole space, so
     /// these say how much of it the output box misses, with no quadrature error.
@@ -132,6 +136,7 @@ extension Discretization {
     public func truncationTail(of state: [Double]) -> [Double]? { nil }
     public var normalisationRow: (row: Int, entries: [(column: Int, value: Double)])? { nil }
     public var spectralRecord: SpectralRecord? { nil }
+    public func recordedCoefficients(of state: [Double]) -> [Double] { state }
     public func axisMarginals(of state: [Double]) -> [AxisMarginal]? { nil }
     public func marginal(of state: [Double], keeping keep: [Int]) -> [Double]? { nil }
 

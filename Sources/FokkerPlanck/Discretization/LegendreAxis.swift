@@ -197,6 +197,25 @@ struct LegendreAxis: Sendable {
         return m
     }
 
+    /// The Chebyshev coefficients of every basis function, t[k][p] with φ_p(ξ) = Σ_{k<modes} t[k][p] T_k(ξ):
+    /// the discrete Chebyshev transform on the `modes` Chebyshev–Gauss points ξ_j = cos(π(j + ½)/modes),
+    /// exact for polynomials of degree < modes (discrete orthogonality of T_k there).
+    func chebyshevCoefficients() -> [[Double]] {
+        precondition(!periodic)
+        let n = modes
+        var table = [[Double]](repeating: [Double](repeating: 0, count: count), count: n)
+        var values = [Double](repeating: 0, count: count)
+        for j in 0..<n {
+            let angle = Double.pi * (Double(j) + 0.5) / Double(n)
+            evaluate(cos(angle), values: &values)
+            for k in 0..<n {
+                let w = (k == 0 ? 1.0 : 2.0) / Double(n) * cos(Double(k) * angle)
+                for p in 0..<count { table[k][p] += w * values[p] }
+            }
+        }
+        return table
+    }
+
     /// A Fourier axis: the diagonal mass (2, 1, 1, …) and the moments in closed form — with
     /// cos(kπ(ξ + 1)) = (−1)^k cos kπξ: ∫ξ² cos = 4/(kπ)², ∫ξ sin = −2/(kπ), the rest 0 but
     /// ∫1 = 2, ∫ξ² = 2/3. The linear-model matrices stay empty (a linear drift is not periodic).

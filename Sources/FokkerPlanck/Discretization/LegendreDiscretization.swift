@@ -33,6 +33,11 @@ public struct LegendreDiscretization: Discretization {
     /// Basis functions per axis, and the strides of the (row-major) coefficient tensor.
     let sizes: [Int]
     let strides: [Int]
+    /// The basis named per axis (legendre, chebyshev or fourier).
+    let basisNames: [String]
+    /// On a `chebyshev` axis, the Chebyshev coefficients of each basis function
+    /// (`LegendreAxis.chebyshevCoefficients`): what `recordedCoefficients` writes. nil elsewhere.
+    let chebyshevTables: [[[Double]]?]
 
     /// An expression model (`GeneralModel`, 1-d or 2-d): the operator by quadrature
     /// (`LegendreQuadrature`), on `legendre` axes (walls) and `fourier` axes (periodic) — `basis`,
@@ -53,9 +58,9 @@ public struct LegendreDiscretization: Discretization {
         try quadrature.checkDiffusion(axes: axes, grid: grid)
     }
 
-    public init(model: LinearModel, grid: Grid, modes: [Int]) throws {
+    public init(model: LinearModel, grid: Grid, modes: [Int], basis: [String]? = nil) throws {
         try self.init(model: model, linear: model, quadrature: nil, grid: grid, modes: modes,
-                      basis: Array(repeating: "legendre", count: model.dimension))
+                      basis: basis ?? Array(repeating: "legendre", count: model.dimension))
     }
 
     private init(model: any DriftDiffusionModel, linear: LinearModel?, quadrature: LegendreQuadrature?, grid: Grid, modes: [Int], basis: [String]) throws {
@@ -76,10 +81,10 @@ public struct LegendreDiscretization: Discretization {
                     throw FokkerPlanckError.badInput(file: nil, keyPath: "discretization.basis", line: nil,
                         message: "a linear drift is not periodic: the fourier basis takes expression models (general, sgd with a loss, power-law) on periodic axes")
                 }
-            case "legendre":
+            case "legendre", "chebyshev":
                 guard axis.boundary == .reflecting || axis.boundary == .absorbing else {
                     throw FokkerPlanckError.badInput(file: nil, keyPath: "grid.boundary", line: nil,
-                        message: "the legendre basis is for bounded axes with reflecting or absorbing walls; '\(axis.name)' is \(axis.boundary.rawValue)" + (axis.boundary == .periodic ? " (a periodic axis takes the fourier basis)" : ""))
+                        message: "the \(name) basis is for bounded axes with reflecting or absorbing walls; '\(axis.name)' is \(axis.boundary.rawValue)" + (axis.boundary == .periodic ? " (a periodic axis takes the fourier basis)" : ""))
                 }
             default:
                 preconditionFailure("LegendreDiscretization takes legendre and fourier axes, not \(name)")
@@ -103,6 +108,8 @@ public struct LegendreDiscretization: Discretization {
                                lowerAbsorbing: axis.boundary == .absorbing, upperAbsorbing: axis.boundary == .absorbing)
         }
         matrices = axes.map { $0.matrices() }
+        basisNames = basis
+        chebyshevTables = zip(axes, basis).map { $1 == "chebyshev" ? $0.chebyshevCoefficients() : nil }
         sizes = axes.map(\.count)
         var strides = [Int](repeating: 1, count: d)
         for k in stride(from: d - 2, through: 0, by: -1) { strides[k] = strides[k + 1] * sizes[k + 1] }
@@ -453,10 +460,21 @@ public struct LegendreDiscretization: Discretization {
     }
 
     public var spectralRecord: SpectralRecord? {
-        SpectralRecord(basis: axes.map(\.basisName), modes: modes,
+        // Chebyshev axes record T_0 … T_{modes−1}; the others their own functions' labels.
+        let recorded = (0..<dimension).map { chebyshevTables[$0]?.count ?? sizes[$0] }
+        let indices: [[Int]] = (0..<recorded.reduce(1, *)).map { flat in
+            var rest = flat, index = [Int](repeating: 0, count: dimension)
+            for k in stride(from: dimension - 1, through: 0, by: -1) {
+                let position = rest % recorded[k]
+                rest /= recorded[k]
+                index[k] = chebyshevTables[k] != nil ? position : axes[k].labels[position]
+            }
+            return index
+        }
+        return SpectralRecord(basis: basisNames, modes: modes,
                        attributes: [("spectral_lower", .doubles(axes.map(\.lower))), ("spectral_upper", .doubles(axes.map(\.upper)))],
-                       indices: (0..<stateCount).map { flat in multiIndex(flat).enumerated().map { axes[$0].labels[$1] } },
-                       expansion: "coefficients c_n of ρ(z) = Σ c_n Π φ_{n_k}(ξ_k), ξ_k = (2 z_k − lower_k − upper_k)/(upper_k − lower_k) (spectral_lower, spectral_upper); spectral_indices label φ: 0 → 1, 1 → ξ, −1 → (1 − ξ)/2, −2 → (1 + ξ)/2, k ≥ 2 → (P_k − P_{k−2})/√(2(2k − 1)) (P_k Legendre); on a fourier axis 0 → 1, 2k − 1 → cos(kπ(ξ + 1)), 2k → sin(kπ(ξ + 1))")
+                       indices: indices,
+                       expansion: "coefficients c_n of ρ(z) = Σ c_n Π φ_{n_k}(ξ_k), ξ_k = (2 z_k − lower_k − upper_k)/(upper_k − lower_k) (spectral_lower, spectral_upper); spectral_indices label φ: 0 → 1, 1 → ξ, −1 → (1 − ξ)/2, −2 → (1 + ξ)/2, k ≥ 2 → (P_k − P_{k−2})/√(2(2k − 1)) (P_k Legendre); on a fourier axis 0 → 1, 2k − 1 → cos(kπ(ξ + 1)), 2k → sin(kπ(ξ + 1)); on a chebyshev axis k → T_k(ξ) (Chebyshev polynomials: the coefficients of the same polynomial solution)")
     }
 
     /// The coefficients with degree ≥ modes − 4 on some axis, evaluated. Measured on the default 2-d
@@ -503,6 +521,27 @@ public struct LegendreDiscretization: Discretization {
         return scale == 1 ? top : top.map { $0 * scale }
     }
 
+    /// The state with each chebyshev axis' functions re-expanded in T_0 … T_{modes−1}, one axis
+    /// at a time (the coefficient tensor contracted with the axis' table).
+    public func recordedCoefficients(of state: [Double]) -> [Double] {
+        guard chebyshevTables.contains(where: { $0 != nil }) else { return state }
+        var values = state, shape = sizes
+        for k in 0..<dimension {
+            guard let table = chebyshevTables[k] else { continue }
+            let outer = shape[..<k].reduce(1, *), inner = shape[(k + 1)...].reduce(1, *), rows = table.count
+            var next = [Double](repeating: 0, count: outer * rows * inner)
+            for o in 0..<outer { for row in 0..<rows { for p in 0..<shape[k] {
+                let w = table[row][p]
+                if w == 0 { continue }
+                let source = (o * shape[k] + p) * inner, target = (o * rows + row) * inner
+                for r in 0..<inner { next[target + r] += w * values[source + r] }
+            } } }
+            values = next
+            shape[k] = rows
+        }
+        return values
+    }
+
     public var unknownsAreCells: Bool { false }
     public var resolution: [Int] { modes }
 
@@ -511,8 +550,8 @@ public struct LegendreDiscretization: Discretization {
     /// nodes, say), so that the missing estimate says why.
     public func coarsened() throws -> (any Discretization)? {
         guard modes.allSatisfy({ $0 >= 6 }) else { return nil }
-        if let general = model as? GeneralModel { return try LegendreDiscretization(general: general, grid: grid, modes: modes.map { $0 / 2 }, basis: axes.map(\.basisName)) }
-        return try LegendreDiscretization(model: linear!, grid: grid, modes: modes.map { $0 / 2 })
+        if let general = model as? GeneralModel { return try LegendreDiscretization(general: general, grid: grid, modes: modes.map { $0 / 2 }, basis: basisNames) }
+        return try LegendreDiscretization(model: linear!, grid: grid, modes: modes.map { $0 / 2 }, basis: basisNames)
     }
 
     public func shiftedPreconditioning() throws -> (any ShiftedPreconditioning)? { nil }

@@ -133,10 +133,11 @@ public final class EvolutionWriter: EvolutionObserver {
         }
         if let coefficientScale, let record = discretization.spectralRecord {
             // What the run evolved, frame by frame: (time, spectral_coefficient).
+            let recorded = discretization.recordedCoefficients(of: state)
             let id = try frameSeries("spectral_coefficients", spatial: false,
                                      attributes: [("long_name", .string(record.expansion)), ("units", .string("1"))],
-                                     dimensions: [(state.count, coefficientScale)])
-            try file.appendFrame(id, index: frame, frameShape: [state.count], values: state)
+                                     dimensions: [(recorded.count, coefficientScale)])
+            try file.appendFrame(id, index: frame, frameShape: [recorded.count], values: recorded)
         }
         try sidecar.add(fields: fields.map { ($0.name, $0.values) }, time: t)
         largestDensity = max(largestDensity, density.max() ?? 0)

@@ -122,7 +122,7 @@ public enum StationaryOutput {
                 if let record {
                     let coefficient = try Self.writeSpectralIndices(record, file: file)
                     defer { file.closeDataset(coefficient) }
-                    let id = try file.writeDataset("spectral_coefficients", shape: [record.indices.count], values: solution.state,
+                    let id = try file.writeDataset("spectral_coefficients", shape: [record.indices.count], values: solution.discretization.recordedCoefficients(of: solution.state),
                                                    attributes: [("long_name", .string(record.expansion)), ("units", .string("1"))])
                     defer { file.closeDataset(id) }
                     try file.attachScale(coefficient, to: id, dimension: 0)

@@ -72,8 +72,8 @@ extension Problem {
             for (k, axis) in grid.axes.enumerated() where basis[k] == "fourier" && axis.boundary != .periodic {
                 throw context.error("grid.boundary[\(k)]", "the fourier basis is periodic on [lower, upper), but '\(axis.name)' has \(axis.boundary.rawValue) walls; make it periodic, or give it the legendre basis (walls)")
             }
-            for (k, axis) in grid.axes.enumerated() where basis[k] == "legendre" && axis.boundary != .reflecting && axis.boundary != .absorbing {
-                throw context.error("grid.boundary[\(k)]", "the legendre basis is for bounded axes with reflecting or absorbing walls, but '\(axis.name)' is \(axis.boundary.rawValue)" + (axis.boundary == .periodic ? "; a periodic axis takes the fourier basis" : ""))
+            for (k, axis) in grid.axes.enumerated() where Self.isPolynomialBasis(basis[k]) && axis.boundary != .reflecting && axis.boundary != .absorbing {
+                throw context.error("grid.boundary[\(k)]", "the \(basis[k]) basis is for bounded axes with reflecting or absorbing walls, but '\(axis.name)' is \(axis.boundary.rawValue)" + (axis.boundary == .periodic ? "; a periodic axis takes the fourier basis" : ""))
             }
         }
         if case .spectral = discretizationSettings, solver.method == .iterative {
@@ -113,8 +113,9 @@ extension Problem {
 
     // MARK: [discretization]
 
-    /// The spectral method exists for Hermite bases on OU models (`linear`, `sgd-momentum`);
-    /// Fourier and Chebyshev axes, Langevin potentials and evolution follow (issue 10).
+    /// The spectral bases: hermite on OU models (`linear`, `sgd-momentum`, `sgd` with a Hessian and
+    /// constant D); fourier × hermite on Langevin; legendre or chebyshev (bounded axes) on OU models,
+    /// and with fourier (periodic axes) on expression models in 1-d and 2-d.
     static func decodeDiscretization(_ node: TOMLNode?, model: ModelSpecification, dimension d: Int) throws -> DiscretizationSettings {
         guard let node else { return .finiteVolume }
         let table = try node.table(allowed: ["type", "basis", "modes", "center", "scale"])
@@ -131,16 +132,12 @@ extension Problem {
             for (k, name) in basis.enumerated() {
                 guard ["fourier", "chebyshev", "legendre", "hermite"].contains(name) else {
                     throw TOMLNode(value: name, path: "discretization.basis[\(k)]", context: node.context)
-                        .fail("unknown basis '\(name)'; expected fourier (periodic axes), legendre (bounded) or hermite (unbounded)")
-                }
-                guard name != "chebyshev" else {
-                    throw TOMLNode(value: name, path: "discretization.basis[\(k)]", context: node.context)
-                        .fail("the chebyshev basis is not implemented; bounded axes take legendre (a Galerkin basis of integrated Legendre polynomials: zero-flux walls exact in the weak form, absorbing walls in the basis, mass conserved to round-off — what a Chebyshev tau method cannot do)")
+                        .fail("unknown basis '\(name)'; expected fourier (periodic axes), legendre or chebyshev (bounded) or hermite (unbounded)")
                 }
             }
             // Expression models take legendre (walls) and fourier (periodic) axes, by quadrature.
             let expression = model.linearModel == nil && model.coefficients is GeneralModel
-            if basis.contains("legendre") || (expression && basis.allSatisfy({ $0 == "fourier" })) {
+            if basis.contains(where: isPolynomialBasis) || (expression && basis.allSatisfy({ $0 == "fourier" })) {
                 return try decodeLegendre(table, node: node, basis: basis, model: model, dimension: d)
             }
             if case let .langevin(langevin) = model {
@@ -207,6 +204,12 @@ extension Problem {
         }
     }
 
+    /// A bounded axis' polynomial basis: `legendre`, or `chebyshev` — the same Galerkin solution (the
+    /// space of polynomials of degree < modes, whatever basis spans it), its coefficients written in
+    /// Chebyshev polynomials T_k (`LegendreDiscretization.recordedCoefficients`). A Chebyshev-weighted
+    /// Galerkin or tau method would conserve mass only up to its residual; this one conserves it exactly.
+    static func isPolynomialBasis(_ name: String) -> Bool { name == "legendre" || name == "chebyshev" }
+
     /// Legendre (bounded box, linear models; expression models also with fourier on periodic axes):
     /// every axis legendre, reflecting or absorbing walls
     /// (checked against [grid] by `LegendreDiscretization`), a positive definite D — the Galerkin
@@ -215,7 +218,7 @@ extension Problem {
     /// 1.5e5 coefficients (as Hermite: the LU stays within a few GB).
     static func decodeLegendre(_ table: TOMLTableNode, node: TOMLNode, basis: [String], model: ModelSpecification, dimension d: Int) throws -> DiscretizationSettings {
         let expression = model.linearModel == nil && model.coefficients is GeneralModel
-        if let k = basis.firstIndex(where: { $0 != "legendre" && !(expression && $0 == "fourier") }) {
+        if let k = basis.firstIndex(where: { !isPolynomialBasis($0) && !(expression && $0 == "fourier") }) {
             throw TOMLNode(value: basis[k], path: "discretization.basis[\(k)]", context: node.context)
                 .fail(basis[k] == "fourier"
                       ? "a \(model.typeName) model's drift is linear, which is not periodic: the fourier basis takes expression models (general, sgd with a loss, power-law) on periodic axes; give every axis the legendre basis"

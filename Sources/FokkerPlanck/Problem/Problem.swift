@@ -175,14 +175,14 @@ extension Problem {
             if case let .langevin(langevin) = model {
                 return try LangevinSpectralDiscretization(model: langevin, grid: grid, modes: modes)
             }
-            if basis.allSatisfy({ $0 == "legendre" || $0 == "fourier" }), model.linearModel == nil, let general = model.coefficients as? GeneralModel {
+            if basis.allSatisfy({ Self.isPolynomialBasis($0) || $0 == "fourier" }), model.linearModel == nil, let general = model.coefficients as? GeneralModel {
                 return try LegendreDiscretization(general: general, grid: grid, modes: modes, basis: basis)
             }
             guard let linear = model.linearModel else {
                 throw decodingContext.error("discretization.type", "the spectral discretization needs a linear or sgd-momentum model")
             }
-            if basis.allSatisfy({ $0 == "legendre" }) {
-                return try LegendreDiscretization(model: linear, grid: grid, modes: modes)
+            if basis.allSatisfy(Self.isPolynomialBasis) {
+                return try LegendreDiscretization(model: linear, grid: grid, modes: modes, basis: basis)
             }
             return try HermiteDiscretization(model: linear, grid: grid, modes: modes, centre: centre, scale: scale)
         }
