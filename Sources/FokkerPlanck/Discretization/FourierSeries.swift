@@ -16,8 +16,8 @@ struct FourierSeries {
     /// The sample points per axis that resolved it.
     let points: [Int]
 
-    /// FFTW's planner is not thread-safe.
-    private static let planner = NSLock()
+    /// FFTW's planner is not thread-safe (every plan in the library is made under this lock).
+    static let planner = NSLock()
 
     /// g on the box [lower, upper) (periodic on every axis); the coefficients kept are those with
     /// |m_j| ≤ bound_j. Returns nil when g is not resolved by 2²² samples in all (not smooth and

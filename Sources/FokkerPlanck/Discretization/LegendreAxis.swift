@@ -1,4 +1,5 @@
 import Foundation
+import CFFTW
 
 /// One bounded axis of `LegendreDiscretization`: [lower, upper] mapped to ξ ∈ [−1, 1]
 /// (z = mid + half·ξ), its walls, and its Galerkin basis — polynomials of degree < `modes`, in the
@@ -199,21 +200,28 @@ struct LegendreAxis: Sendable {
 
     /// The Chebyshev coefficients of every basis function, t[k][p] with φ_p(ξ) = Σ_{k<modes} t[k][p] T_k(ξ):
     /// the discrete Chebyshev transform on the `modes` Chebyshev–Gauss points ξ_j = cos(π(j + ½)/modes),
-    /// exact for polynomials of degree < modes (discrete orthogonality of T_k there).
+    /// exact for polynomials of degree < modes (discrete orthogonality of T_k there) — FFTW's DCT-II
+    /// (REDFT10, Y_k = 2 Σ_j f_j cos(πk(j + ½)/n)) of all the functions at once: a_k = Y_k/n, a_0 = Y_0/2n.
     func chebyshevCoefficients() -> [[Double]] {
         precondition(!periodic)
-        let n = modes
-        var table = [[Double]](repeating: [Double](repeating: 0, count: count), count: n)
-        var values = [Double](repeating: 0, count: count)
+        let n = modes, m = count
+        let input = fftw_alloc_real(n * m)!, output = fftw_alloc_real(n * m)!
+        defer { fftw_free(input); fftw_free(output) }
+        var values = [Double](repeating: 0, count: m)
         for j in 0..<n {
-            let angle = Double.pi * (Double(j) + 0.5) / Double(n)
-            evaluate(cos(angle), values: &values)
-            for k in 0..<n {
-                let w = (k == 0 ? 1.0 : 2.0) / Double(n) * cos(Double(k) * angle)
-                for p in 0..<count { table[k][p] += w * values[p] }
-            }
+            evaluate(cos(Double.pi * (Double(j) + 0.5) / Double(n)), values: &values)
+            for p in 0..<m { input[p * n + j] = values[p] }
         }
-        return table
+        var length = Int32(n), kind = fp_fftw_redft10()
+        FourierSeries.planner.lock()
+        let plan = fftw_plan_many_r2r(1, &length, Int32(m), input, nil, 1, Int32(n), output, nil, 1, Int32(n), &kind, fp_fftw_estimate())
+        FourierSeries.planner.unlock()
+        guard let plan else { preconditionFailure("FFTW could not plan a DCT of length \(n)") }
+        fftw_execute(plan)
+        FourierSeries.planner.lock()
+        fftw_destroy_plan(plan)
+        FourierSeries.planner.unlock()
+        return (0..<n).map { k in (0..<m).map { p in output[p * n + k] / Double(k == 0 ? 2 * n : n) } }
     }
 
     /// A Fourier axis: the diagonal mass (2, 1, 1, …) and the moments in closed form — with
