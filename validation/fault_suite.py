@@ -834,6 +834,17 @@ REGRESSIONS = [
          setup=write_file("kink.toml", b'[grid]\naxes = ["x"]\nlower = [-1.0]\nupper = [1.0]\ncells = [11]\n'
                                        b'[model]\ntype = "general"\ndrift = ["-x"]\ndiffusion = [["1 + sqrt(x^2)"]]\n'),
          exit=2, stderr=["not finite", "cell centre"]),
+    dict(name="fourier-nonperiodic-diffusion-refused", argv=["solve", "ring.toml", "--set", 'discretization.type="spectral"',
+                                                             "--set", 'discretization.basis=["fourier"]', "--modes", "33"],
+         setup=write_file("ring.toml", b'[grid]\naxes = ["x"]\nlower = [0.0]\nupper = [6.283185307179586]\ncells = [64]\nboundary = ["periodic"]\n'
+                                       b'[model]\ntype = "general"\ndrift = ["sin(x)"]\ndiffusion = [["1 + 0.1*x"]]\n'),
+         exit=2, stderr=["fourier", "periodic", "D['x', 'x']", "finite-volume"]),
+    dict(name="fourier-seam-in-drift-refused", argv=["solve", "grids/power-law.toml", "--set", 'grid.boundary=["periodic"]',
+                                                     "--set", 'discretization.type="spectral"', "--set", 'discretization.basis=["fourier"]', "--modes", "65"],
+         exit=2, stderr=["fourier", "periodic", "the drift along 'w'"]),
+    dict(name="langevin-legendre-refused", argv=["solve", RING, "--set", 'discretization.type="spectral"',
+                                                 "--set", 'discretization.basis=["fourier", "legendre"]', "--modes", "17,17"],
+         exit=2, stderr=["discretization.basis", "langevin"]),
     dict(name="fourier-expression-writes", argv=["solve", "grids/general-2d.toml", "--set", 'discretization.type="spectral"',
                                                  "--set", 'discretization.basis=["fourier", "fourier"]', "--modes", "17,17", "-o", "torus.h5"],
          exit=0, post=is_hdf5("torus.h5")),

@@ -24,7 +24,8 @@ public struct OneDimensionalStationaryReference: Sendable {
     let psiEnds: [Double], eEnds: [Double]
     /// ∫_{end}^{hi} e^{−ψ} at the panel ends, summed from the top: E(hi) − E(x) cancels where x
     /// nears hi, and on a strongly tilted ring that difference is weighed against e^{−Ψ}E(x)
-    /// (measured: 1e-13 relative in ρ at Ψ ≈ 10, below 1e-15 with the tail sums).
+    /// (measured: 1e-13 relative in ρ at Ψ ≈ 10, 1e-15 with the tail sums; at Ψ ≈ 250 the ψ sums
+    /// themselves, ε Ψ, leave ~6e-14).
     let tailEnds: [Double]
     let shift: Double
     /// K/Z: the normalised constant, and J.
@@ -90,7 +91,7 @@ public struct OneDimensionalStationaryReference: Sendable {
         scale = 1 / total.value
         if periodic {
             // The shift cancels between e^{ψ} and E; Ψ = ψ(hi) − ψ(lo).
-            current = scale * (1 - Foundation.exp(-(psiEnds[n] - psiEnds[0])))
+            current = scale * -Foundation.expm1(-(psiEnds[n] - psiEnds[0]))
         }
     }
 

@@ -151,13 +151,14 @@ struct LegendreAxis: Sendable {
     }
 
     /// The quadrature rule of the expression operator (`LegendreQuadrature`) and of the check of D:
-    /// Gauss–Legendre with 2n + 16 nodes (n the modes) on a Legendre axis, the trapezoid rule with
-    /// 2n + 16 equally spaced nodes on a Fourier axis (exact for trigonometric polynomials of degree
-    /// below that: test × trial × a coefficient of up to n + 16 waves). At most 1100 nodes.
+    /// Gauss–Legendre with 2n + 16 nodes (n the modes) on a Legendre axis, the periodic midpoint rule
+    /// with 2n + 16 equally spaced nodes on a Fourier axis (exact for trigonometric polynomials of
+    /// degree below that: test × trial × a coefficient of up to n + 16 waves). Midpoints, not the
+    /// trapezoid's nodes, so that the seam itself is never sampled. At most 1100 nodes.
     func quadratureRule() -> (nodes: [Double], weights: [Double]) {
         let q = min(2 * (periodic ? count : modes) + 16, 1100)
         guard periodic else { return Self.gaussLegendre(q) }
-        return ((0..<q).map { -1 + 2 * Double($0) / Double(q) }, [Double](repeating: 2 / Double(q), count: q))
+        return ((0..<q).map { -1 + Double(2 * $0 + 1) / Double(q) }, [Double](repeating: 2 / Double(q), count: q))
     }
 
     /// Which 4-function band from the top a label is in (0 the top): 4 degrees on a Legendre axis,

@@ -137,6 +137,10 @@ extension Problem {
             }
             // Expression models take legendre (walls) and fourier (periodic) axes, by quadrature.
             let expression = model.linearModel == nil && model.coefficients is GeneralModel
+            if case .langevin = model, basis.contains(where: isPolynomialBasis) {
+                throw TOMLNode(value: basis, path: "discretization.basis", context: node.context)
+                    .fail("a langevin model takes fourier on its (periodic) positions and hermite on its velocities; legendre and chebyshev are not implemented for it — use type = \"finite-volume\" for walls")
+            }
             if basis.contains(where: isPolynomialBasis) || (expression && basis.allSatisfy({ $0 == "fourier" })) {
                 return try decodeLegendre(table, node: node, basis: basis, model: model, dimension: d)
             }
