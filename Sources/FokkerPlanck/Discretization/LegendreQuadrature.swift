@@ -158,26 +158,27 @@ struct LegendreQuadrature: Sendable {
         }
     }
 
-    /// On a fourier axis the drift, D and ∇·D must be periodic: the basis is, and with a jump at
+    /// On a fourier axis the drift and D must be periodic: the basis is, and with a jump at
     /// the seam it converges to another problem — one with ρ continuous there where the Itô
     /// equation has Dρ continuous (review: D = 1 + 0.1x on a ring gave the current with the wrong
     /// sign, 5 % off in ρ at every mode count, with an estimate of 1e-6 and exit 0). Compared at
     /// the two ends of each fourier axis (along the other axis at its quadrature nodes), to 1e-8
-    /// of the largest drift, D or ∇·D on the box's quadrature nodes — a box of 2π written to 16
-    /// digits passes (sin differs by 2e-16), a seam in the coefficients does not.
+    /// of the largest drift or D on the box's quadrature nodes — a box of 2π written to 16
+    /// digits passes (sin differs by 2e-16), a seam in the coefficients does not. ∇·D may jump
+    /// (a kink of D at the seam, as |sin x|, is a kink anywhere: algebraic convergence, which
+    /// the estimate reports) and is not compared.
     func checkPeriodic(axes: [LegendreAxis], grid: Grid) throws {
         let d = axes.count
         let names = grid.axes.map(\.name)
         var labels = names.map { "the drift along '\($0)'" }
         for k in 0..<d { for l in 0..<d { labels.append("D['\(names[k])', '\(names[l])']") } }
-        labels += names.map { "∇·D along '\($0)'" }
         var diffusion = [Double](repeating: 0, count: d * d)
         func values(_ z: [Double]) -> [Double] {
             model.diffusion(at: z, into: &diffusion)
-            return model.drift(at: z) + diffusion + zip(model.drift(at: z), transport(z)).map { $0 - $1 }
+            return model.drift(at: z) + diffusion
         }
         // The scale of each kind of coefficient (drift, D, ∇·D): its largest value on the box.
-        let groups = [0..<d, d..<(d + d * d), (d + d * d)..<(2 * d + d * d)]
+        let groups = [0..<d, d..<(d + d * d)]
         var scale = [Double](repeating: 0, count: labels.count)
         let rules = axes.map { axis in axis.quadratureRule().nodes.map { axis.mid + axis.half * $0 } }
         var z = [Double](repeating: 0, count: d)
@@ -198,7 +199,9 @@ struct LegendreQuadrature: Sendable {
                 pairs.append((a, values(a), values(b)))
             }
             for (z, fa, fb) in pairs {
-                for i in labels.indices where !(abs(fa[i] - fb[i]) <= 1e-8 * scale[i]) {
+                // A value that is not finite exactly on the seam is never sampled (the nodes are
+                // midpoints, the output cells too); those elsewhere are checked elsewhere.
+                for i in labels.indices where fa[i].isFinite && fb[i].isFinite && !(abs(fa[i] - fb[i]) <= 1e-8 * scale[i]) {
                     let elsewhere = d == 2 ? String(format: ", at %@ = %.6g", names[1 - k], z[1 - k]) : ""
                     throw FokkerPlanckError.badInput(file: nil, keyPath: "model", line: nil, message: String(format:
                         "the fourier basis on '%@' needs coefficients that are periodic on [lower, upper), but %@ is %.10g at %@ = %.10g and %.10g at %@ = %.10g%@: with a jump at the seam the expansion converges to another problem. Use type = \"finite-volume\", which takes the seam as it is, or make the coefficients periodic",
