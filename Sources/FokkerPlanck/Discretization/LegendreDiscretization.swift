@@ -412,15 +412,12 @@ public struct LegendreDiscretization: Discretization {
             }
             let inverse = try covariance.inverse()
             let scale = 1 / (pow(2 * Double.pi, Double(d) / 2) * abs(try covariance.determinant()).squareRoot())
-            // On fourier axes the Gaussian is wrapped, as finite volumes and the Langevin basis
-            // wrap it (images shifted by −L, 0, +L; review: cut at the seam instead, a start of
-            // σ = 2 on a ring of 2π was 12 % off the finite-volume run, 35 % across the seam).
-            let periodic = (0..<d).filter { axes[$0].periodic }
-            let images: [[Double]] = (0..<Int(pow(3.0, Double(periodic.count)))).map { code in
-                var shift = [Double](repeating: 0, count: d), rest = code
-                for k in periodic { shift[k] = Double(rest % 3 - 1) * (axes[k].upper - axes[k].lower); rest /= 3 }
-                return shift
-            }
+            // On fourier axes the Gaussian is wrapped, as finite volumes wrap it (review: cut at
+            // the seam instead, a start of σ = 2 on a ring of 2π was 12 % off the finite-volume
+            // run, 35 % across the seam).
+            let images = EvolveSettings.InitialCondition.imageShifts(
+                lengths: axes.map { $0.upper - $0.lower }, periodic: axes.map(\.periodic),
+                widths: (0..<d).map { covariance[$0, $0].squareRoot() })
             var offset = [Double](repeating: 0, count: d)
             let projection = try projectWithMass(points: max(needed, 4 * (modes.max() ?? 3), 200)) { z in
                 images.reduce(0.0) { sum, shift in

@@ -5,8 +5,9 @@ extension EvolveSettings.InitialCondition {
     /// mass is kept: continuing a run whose mass left through absorbing walls must not restore it.
     ///
     /// * `gaussian`: N(mean, covariance) sampled at the cell centres; on periodic axes wrapped
-    ///   (summed over the images shifted by −L, 0, +L; the images left out lie at least L from
-    ///   every cell, so they weigh at most e^{−L²/(2σ²)}: 1e-11 for σ = L/7);
+    ///   (summed over the images shifted by nL, |n| ≤ N with (N − 1)L ≥ √74 σ, so that the images
+    ///   left out weigh below e^{−37} ≈ 1e-16 — ±L alone missed 7e-4 of a σ = 2 start on a 2π ring
+    ///   (review); at most 20 images each way, enough up to σ ≈ 2.2 L);
     /// * `uniform`: constant;
     /// * `delta`: a narrow Gaussian at the point, resolved on the grid (σ_k = 2 h_k on each axis),
     ///   wrapped likewise;
@@ -19,12 +20,13 @@ extension EvolveSettings.InitialCondition {
         switch self {
         case let .gaussian(mean, covariance):
             let precision = try covariance.inverse()
-            values = Self.wrappedSample(on: grid) { x in exp(-0.5 * precision.quadraticForm(zip(x, mean).map { $0 - $1 })) }
+            let widths = (0..<grid.dimension).map { covariance[$0, $0].squareRoot() }
+            values = Self.wrappedSample(on: grid, widths: widths) { x in exp(-0.5 * precision.quadraticForm(zip(x, mean).map { $0 - $1 })) }
         case .uniform:
             values = [Double](repeating: 1, count: grid.cellCount)
         case let .delta(point):
             let widths = grid.spacing.map { 2 * $0 }
-            values = Self.wrappedSample(on: grid) { x in
+            values = Self.wrappedSample(on: grid, widths: widths) { x in
                 exp(-0.5 * (0..<x.count).reduce(0) { $0 + pow((x[$1] - point[$1]) / widths[$1], 2) })
             }
         case let .file(path):
@@ -43,16 +45,29 @@ extension EvolveSettings.InitialCondition {
         return (normalise ? values.map { $0 / mass } : values, startTime)
     }
 
-    /// f at the cell centres, summed over the images x + n L (n ∈ {−1, 0, 1}) along periodic axes.
-    static func wrappedSample(on grid: Grid, _ f: ([Double]) -> Double) -> [Double] {
-        let periodic = grid.axes.indices.filter { grid.axes[$0].boundary == .periodic }
-        guard !periodic.isEmpty else { return grid.sample(f) }
-        let images = (0..<Int(pow(3.0, Double(periodic.count)))).map { code -> [Double] in
-            var shift = [Double](repeating: 0, count: grid.dimension)
-            var rest = code
-            for k in periodic { shift[k] = Double(rest % 3 - 1) * grid.axes[k].length; rest /= 3 }
-            return shift
+    /// The shifts nL (|n| ≤ N_k per periodic axis k, N_k from the Gaussian's width σ_k along it:
+    /// (N_k − 1)L_k ≥ √74 σ_k, at least 1, at most 20) over which a Gaussian is wrapped.
+    static func imageShifts(lengths: [Double], periodic: [Bool], widths: [Double]) -> [[Double]] {
+        let d = lengths.count
+        let reach = (0..<d).map { k -> Int in
+            guard periodic[k] else { return 0 }
+            let needed = (74.0.squareRoot() * widths[k] / lengths[k]).rounded(.up) + 1
+            return needed.isFinite ? min(max(Int(needed), 1), 20) : 20
         }
+        var shifts: [[Double]] = [[Double](repeating: 0, count: d)]
+        for k in 0..<d where reach[k] > 0 {
+            shifts = shifts.flatMap { shift in (-reach[k]...reach[k]).map { n in
+                var s = shift; s[k] = Double(n) * lengths[k]; return s
+            } }
+        }
+        return shifts
+    }
+
+    /// f at the cell centres, summed over the images x + n L along periodic axes (`imageShifts`).
+    static func wrappedSample(on grid: Grid, widths: [Double], _ f: ([Double]) -> Double) -> [Double] {
+        let periodic = grid.axes.map { $0.boundary == .periodic }
+        guard periodic.contains(true) else { return grid.sample(f) }
+        let images = imageShifts(lengths: grid.axes.map(\.length), periodic: periodic, widths: widths)
         var shifted = [Double](repeating: 0, count: grid.dimension)
         return grid.sample { x in
             images.reduce(0) { sum, shift in
