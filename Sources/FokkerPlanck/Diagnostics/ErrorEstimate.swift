@@ -89,14 +89,21 @@ public struct ErrorEstimate: Sendable {
             // 7e-16–2e-15 against 1.5e-15–5e-15).
             tail = max(tail!, Double.ulpOfOne * Double(fine.discretization.stateCount).squareRoot())
         }
-        density = min(first / factor, tail ?? .infinity)
+        var estimate = min(first / factor, tail ?? .infinity)
+        // What neither the tail nor the half-mode run can see — content beyond the modes on some
+        // axis — shows in the residual the solution leaves in a richer basis; never below that.
+        let residual = ratio <= 1 ? fine.discretization.unresolvedResidual(of: fine.state) : nil
+        let unresolved = residual.map { $0.density > estimate } ?? false
+        if unresolved { estimate = residual!.density }
+        density = estimate
         let fineMoments = fine.discretization.diagnostics(of: fine.state, density: fine.density)
         let coarseMoments = coarse.discretization.diagnostics(of: coarse.state, density: coarse.density)
-        mean = zip(fineMoments.mean, coarseMoments.mean).map { abs($0 - $1) }.max()! / factor
-        covariance = zip(fineMoments.covariance, coarseMoments.covariance).map { abs($0 - $1) }.max()! / factor
+        mean = max(zip(fineMoments.mean, coarseMoments.mean).map { abs($0 - $1) }.max()! / factor, residual?.mean ?? 0)
+        covariance = max(zip(fineMoments.covariance, coarseMoments.covariance).map { abs($0 - $1) }.max()! / factor, residual?.covariance ?? 0)
         coarseCells = coarse.grid.shape
         coarseModes = coarse.discretization.unknownsAreCells ? nil : coarse.discretization.resolution
-        comparison = ratio <= 1 ? (tail != nil ? "tail of the expansion (its last degrees), moments from the difference from \(coarse.discretization.stateCount) coefficients" : "difference from \(coarse.discretization.stateCount) coefficients")
+        comparison = unresolved ? "residual in twice the modes (content beyond the basis), moments from it and the difference from \(coarse.discretization.stateCount) coefficients"
+                   : ratio <= 1 ? (tail != nil ? "tail of the expansion (its last degrees), moments from the difference from \(coarse.discretization.stateCount) coefficients" : "difference from \(coarse.discretization.stateCount) coefficients")
                                 : "Richardson, \(coarse.grid.shape.map(String.init).joined(separator: "×")) cells"
         self.order = order
         self.seconds = seconds

@@ -57,6 +57,12 @@ public protocol Discretization: Sendable {
     /// converging geometrically or faster, its size estimates the truncation error with no second
     /// solve (nil: no such estimate; the error estimate compares with the half-resolution run).
     func truncationTail(of state: [Double]) -> [Double]?
+    /// The size of what the basis cannot hold (relative L1 of ρ, first-order changes of the
+    /// moments), from the residual the state leaves in a richer basis (nil: no such check).
+    /// Unlike the tail and the half-resolution run, which both read the solution the basis
+    /// holds, it sees a density whose content lies beyond the modes altogether; the error
+    /// estimate is never below it.
+    func unresolvedResidual(of state: [Double]) -> UnresolvedContent?
     /// The state of an evolution's initial condition and the time it starts at. Finite volumes
     /// sample the density on their cells (`InitialCondition.density(on:)`); a spectral method
     /// expands it in its basis (exactly, for a Gaussian) or refuses what it cannot expand.
@@ -130,10 +136,20 @@ public struct SpectralRecord: Sendable {
     public var expansion: String
 }
 
+/// The size of what a basis cannot hold (`Discretization.unresolvedResidual`): the relative L1
+/// norm of the first-order correction to ρ, and the largest change it makes to a mean and to a
+/// covariance entry.
+public struct UnresolvedContent: Sendable {
+    public let density: Double
+    public let mean: Double
+    public let covariance: Double
+}
+
 extension Discretization {
     public var preferredPin: Int? { nil }
     public func massMatrix() -> SparseMatrix? { nil }
     public func truncationTail(of state: [Double]) -> [Double]? { nil }
+    public func unresolvedResidual(of state: [Double]) -> UnresolvedContent? { nil }
     public var normalisationRow: (row: Int, entries: [(column: Int, value: Double)])? { nil }
     public var spectralRecord: SpectralRecord? { nil }
     public func recordedCoefficients(of state: [Double]) -> [Double] { state }

@@ -574,6 +574,13 @@ public struct LegendreDiscretization: Discretization {
         return scale == 1 ? top : top.map { $0 * scale }
     }
 
+    /// An expression model's residual in twice the modes (`LegendreQuadrature.unresolvedCorrection`);
+    /// nil for the linear model, whose polynomial coefficients put no content beyond the modes
+    /// that the tail does not show.
+    public func unresolvedResidual(of state: [Double]) -> UnresolvedContent? {
+        quadrature?.unresolvedCorrection(of: state, axes: axes)
+    }
+
     /// The state with each chebyshev axis' functions re-expanded in T_0 … T_{modes−1}, one axis
     /// at a time (the coefficient tensor contracted with the axis' table).
     public func recordedCoefficients(of state: [Double]) -> [Double] {
