@@ -89,6 +89,22 @@ extension Matrix {
         return zip(wr, wi).map { (re: $0, im: $1) }
     }
 
+    /// Eigenvalues and right eigenvectors of a general real matrix (LAPACK dgeev). Column j of
+    /// `vectors` is the unit eigenvector of a real eigenvalue j; for a complex pair (j, j + 1)
+    /// columns j and j + 1 hold the real and imaginary parts of eigenvalue j's vector.
+    public func eigen() throws -> (values: [(re: Double, im: Double)], vectors: Matrix) {
+        precondition(isSquare)
+        var a = elements
+        var wr = [Double](repeating: 0, count: rows)
+        var wi = [Double](repeating: 0, count: rows)
+        var left = [Double](repeating: 0, count: 1)
+        var right = [Double](repeating: 0, count: rows * rows)
+        let info = LAPACKE_dgeev(fp_lapack_row_major(), Int8(UInt8(ascii: "N")), Int8(UInt8(ascii: "V")), Int32(rows), &a, Int32(columns),
+                                 &wr, &wi, &left, 1, &right, Int32(rows))
+        if info != 0 { throw LinearAlgebraError.lapack(routine: "dgeev", info: info) }
+        return (zip(wr, wi).map { (re: $0, im: $1) }, Matrix(rows: rows, columns: rows, elements: right))
+    }
+
     /// Singular values, descending (LAPACK dgesvd).
     public func singularValues() throws -> [Double] {
         var a = elements
