@@ -102,7 +102,7 @@ public struct ErrorEstimate: Sendable {
         covariance = max(zip(fineMoments.covariance, coarseMoments.covariance).map { abs($0 - $1) }.max()! / factor, residual?.covariance ?? 0)
         coarseCells = coarse.grid.shape
         coarseModes = coarse.discretization.unknownsAreCells ? nil : coarse.discretization.resolution
-        comparison = unresolved ? "residual in twice the modes (content beyond the basis), moments from it and the difference from \(coarse.discretization.stateCount) coefficients"
+        comparison = unresolved ? "residual in twice the modes, moments from it and the difference from \(coarse.discretization.stateCount) coefficients"
                    : ratio <= 1 ? (tail != nil ? "tail of the expansion (its last degrees), moments from the difference from \(coarse.discretization.stateCount) coefficients" : "difference from \(coarse.discretization.stateCount) coefficients")
                                 : "Richardson, \(coarse.grid.shape.map(String.init).joined(separator: "×")) cells"
         self.order = order
