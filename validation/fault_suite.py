@@ -602,6 +602,13 @@ REGRESSIONS = [
     # Too few modes for the drift toward the centre: a growing discrete mode, found up front as an
     # eigenvalue of M⁻¹L with positive real part (every true mode decays with absorbing walls) —
     # exit 1 before any frame, so no file at all.
+    # A rotating drift: 12 growing modes at 1.8 ± 11.3i, far up the imaginary axis, which 30 Ritz
+    # values near the real shift missed (review: exit 0 with the mass at −4e33); every eigenvalue
+    # of a small operator is now computed densely.
+    dict(name="spectral-legendre-absorbing-rotating-growing-mode-fails", argv=spectral("evolve", "ou2d-transient.toml", "12,12", "--set", 'grid.boundary=["absorbing", "reflecting"]',
+                                                                                      "--set", "model.drift_matrix=[[0.05, 1.0], [-1.0, 0.05]]", "--set", "model.diffusion=[[0.5, 0.0], [0.0, 0.05]]",
+                                                                                      basis=["legendre", "legendre"]),
+         exit=1, stderr=["growing mode", "1.808", "11.29i"]),
     # No growing mode at 48² (slowest eigenvalue −1.8e-9), yet its Galerkin mass rises by 3e-5
     # in a transient: the old between-frames mass check called that a growing mode and failed.
     dict(name="spectral-legendre-absorbing-mass-transient-runs", argv=spectral("evolve", "ou2d-transient.toml", "48,48", "--set", 'grid.boundary=["absorbing", "reflecting"]',

@@ -111,42 +111,62 @@ public struct Evolution {
     public static let growingModeTolerance = 1e-6
 
     /// With absorbing walls every true mode decays (the escape rate is the slowest). A Galerkin
-    /// method with too few modes for its drift (drift toward the centre outweighing diffusion at
-    /// its coarsest scales) can have a discrete mode that grows instead: its slow dynamics, the
-    /// escape, are wrong, so the run fails up front rather than write them. The eigenvalues of
-    /// M⁻¹L nearest 1/T (T the run's length: a mode that matters grows at a rate ≳ 1/T, and the
-    /// shift keeps the nearly singular L — escape rates can be e^{−50} — out of the LU) by
-    /// shift-and-invert Arnoldi from the start state (plus a fixed perturbation, so that no
-    /// symmetry hides a mode). This replaced a check of the mass between frames, which cannot
-    /// tell a growing mode from the Galerkin mass's transient: ou2d-transient with an absorbing x
-    /// wall at 32² and 48² modes failed "mass rose" (+3e-5 by t = 0.1), yet the slowest
-    /// eigenvalue there is −4.3e-6 and −1.8e-9 (SciPy on the dumped L, M: all decay); at 24²
-    /// it is +1.2e-4 — the growing mode, which this finds. Finite volumes are monotone and skip it.
+    /// method with too few modes for its drift (drift toward the centre, or rotation, outweighing
+    /// diffusion at its coarsest scales) can have discrete modes that grow instead: its slow
+    /// dynamics, the escape, are wrong, so the run fails up front rather than write them. Up to
+    /// `denseModeLimit` unknowns (the under-resolved regime, where such modes live) every
+    /// eigenvalue of M⁻¹L, densely; beyond, the 60 nearest 1/T (T the run's length: a mode that
+    /// matters grows at a rate ≳ 1/T, and the shift keeps the nearly singular L — escape rates
+    /// can be e^{−50} — out of the LU) by shift-and-invert Arnoldi from the start state (plus a
+    /// fixed perturbation, so that no symmetry hides a mode), each Ritz value less its error.
+    /// This replaced a check of the mass between frames, which cannot tell a growing mode from
+    /// the Galerkin mass's transient: ou2d-transient with an absorbing x wall at 32² and 48² modes
+    /// failed "mass rose" (+3e-5 by t = 0.1), yet the slowest eigenvalue there is −4.3e-6 and
+    /// −1.8e-9 (SciPy on the dumped L, M: all decay); at 24² it is +1.2e-4 — the growing mode,
+    /// which this finds. A review found the first version (30 Ritz values only, converged to
+    /// 1e-3 of |λ|) blind to rotating modes (1.8 ± 11.3i at 12² modes, mass −4e33, exit 0); the
+    /// dense path sees them, and `massBackstop` stops a run whose mass leaves what any error can
+    /// explain. Finite volumes are monotone and skip it.
     static func checkForGrowingModes(_ stepper: TimeStepper, start: [Double], duration: Double) throws {
         guard duration > 0 else { return }
-        // A fixed perturbation (a sine of the index: no seed, the same on every run).
-        let scale = start.reduce(0) { max($0, abs($1)) }
-        let vector = start.enumerated().map { $1 + 1e-3 * max(scale, 1) * sin(1.7 * Double($0) + 0.3) }
-        var shift = 1 / duration
         var modes: [SlowestModes.Mode] = []
-        for attempt in 0..<3 {
-            do {
-                modes = try SlowestModes.nearest(shift, generator: stepper.generator, mass: stepper.mass, start: vector)
-                break
-            } catch {
-                // An eigenvalue on the shift (L − σM singular): move it. Three misses say the
-                // operator itself is singular, which the steps' own factorizations will report.
-                if attempt == 2 { return }
-                shift *= 3.7
+        if start.count <= denseModeLimit {
+            modes = try SlowestModes.all(generator: stepper.generator, mass: stepper.mass)
+        } else {
+            // A fixed perturbation (a sine of the index: no seed, the same on every run).
+            let scale = start.reduce(0) { max($0, abs($1)) }
+            let vector = start.enumerated().map { $1 + 1e-3 * max(scale, 1) * sin(1.7 * Double($0) + 0.3) }
+            var shift = 1 / duration
+            for attempt in 0..<3 {
+                do {
+                    modes = try SlowestModes.nearest(shift, generator: stepper.generator, mass: stepper.mass, start: vector, vectors: 60)
+                    break
+                } catch {
+                    // An eigenvalue on the shift (L − σM singular): move it. After three misses
+                    // the mass backstop is what is left.
+                    if attempt == 2 { return }
+                    shift *= 3.7
+                }
             }
         }
-        // Only converged Ritz values (error below 1e-3 of |λ|): those far from the shift have not
-        // converged, and their error estimates say so (ou2d-transient 24²: 1073 ± 7e3, 32²: 2038 ± 2e4).
-        let growing = modes.filter { $0.error < 1e-3 * hypot($0.re, $0.im) && ($0.re - $0.error) * duration > growingModeTolerance }
+        // A Ritz value's real part less its error bound: unconverged ones far from the shift
+        // carry errors that say so (ou2d-transient 24²: 1073 ± 7e3), converged ones are kept
+        // whatever their relative accuracy (review: 2.13 ± 7.41i with error 0.03 is growing).
+        let growing = modes.filter { ($0.re - $0.error) * duration > growingModeTolerance }
         guard let fastest = growing.max(by: { $0.re < $1.re }) else { return }
-        throw FokkerPlanckError.solverFailed(String(format: "the discretization has a growing mode with absorbing walls, where every true mode decays: M⁻¹L has the eigenvalue %.4g%@ (±%.1g), a factor e^{%.3g} over the run; too few modes for this drift: use more modes, or type = \"finite-volume\" (monotone)",
-                                                    fastest.re, fastest.im == 0 ? "" : String(format: " %+.4gi", fastest.im), fastest.error, fastest.re * duration))
+        throw FokkerPlanckError.solverFailed(String(format: "the discretization has a growing mode with absorbing walls, where every true mode decays: M⁻¹L has the eigenvalue %.4g%@, a factor e^{%.3g} over the run (%ld growing); too few modes for this drift: use more modes, or type = \"finite-volume\" (monotone)",
+                                                    fastest.re, fastest.im == 0 ? "" : String(format: " %+.4gi", abs(fastest.im)), fastest.re * duration, growing.count))
     }
+
+    /// Unknowns up to which `checkForGrowingModes` takes every eigenvalue densely (a whole refused
+    /// run at 528 unknowns, assembly and dgeev included, takes 0.1 s here; dgeev grows like n³).
+    static let denseModeLimit = 600
+
+    /// With absorbing walls the true mass lies in [0, m₀]; the discrete one differs from it by
+    /// the run's error. Beyond half the start outside that range it is no error but a mode the
+    /// eigenvalue check did not see (review: mass 0.978 → −583 → −4e33 with a rotating drift),
+    /// and the run fails with the frames so far kept.
+    static let massBackstop = 0.5
 
     public init(discretization: any Discretization, settings: EvolveSettings, startTime: Double = 0) {
         self.discretization = discretization
@@ -208,6 +228,14 @@ public struct Evolution {
             guard try cursor.advance(shouldStop: shouldStop, progress: { progress?($0, totalSteps, $1) }) else {
                 outcome = .stopped
                 break
+            }
+            if !conserving {
+                // Before the frame is written: the kept frames are the ones that made sense.
+                let mass = discretization.mass(of: cursor.state)
+                if !(mass >= -Self.massBackstop * initialMass && mass <= (1 + Self.massBackstop) * initialMass) {
+                    throw FokkerPlanckError.solverFailed(String(format: "the mass is %.6g at t = %g from %.6g at the start, with absorbing walls (where it lies between 0 and the start, up to the run's error): the discretization has a growing mode; too few modes for this drift: use more modes, or type = \"finite-volume\" (monotone)",
+                                                                mass, startTime + Double(frame * stepsPerFrame) * dt, initialMass))
+                }
             }
             let diagnostics = try emit(frame)
             written += 1
