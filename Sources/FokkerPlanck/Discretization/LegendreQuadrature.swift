@@ -134,8 +134,8 @@ struct LegendreQuadrature: Sendable {
     /// basis with twice the modes per axis: relative L1 of the first-order correction δ, whose
     /// coefficients on the added functions (wavenumbers K + 1 … 2K on a fourier axis, degrees
     /// modes … 2·modes − 1 between walls) solve L δ = −r block by block, r_i = ∫∇Ψ_i·J(ρ_h) the
-    /// weak residual (blocks below). Measured against the truth: 0.73–1.3× on the validation
-    /// cases where the basis holds the density, 1.1× on the e^{cos 11x} ring below.
+    /// weak residual (its near-diagonal couplings below). Measured against the truth: 0.86–1.01× on
+    /// the validation cases where the basis holds the density, 1.1× on the e^{cos 11x} ring below.
     ///
     /// Why: the expansion's tail and the half-mode run both read the solution the basis holds.
     /// When the density's content lies beyond the modes on some axis — e^{cos 11x} at 17 modes, whose
@@ -229,41 +229,46 @@ struct LegendreQuadrature: Sendable {
                 project(weightedD[k * d + l], squared(a1, b1), squared(a2, b2), into: &lambda)
             }
         }
-        // δ on the added functions: −L⁻¹r on blocks. On a fourier axis cos kx and sin kx form one
-        // block (with the function of the other axis: 2×2, or 4×4 when both are fourier), solved
-        // with L's exact entries there: a drift couples the pair by ±a k, and leaving it out
-        // (the diffusive diagonal alone) put the correction 95× above the truth on a ring with
-        // drift −16 and D = 0.024 at 13 modes (review: 1.45e-2 against 1.5e-4, a false warning;
-        // the 2×2 blocks give 1.48e-4, the whole added block 1.51e-4). A legendre function is a
-        // block by itself, with the diffusive diagonal λ (its drift couples neighbours, which no
-        // diagonal holds; the diagonal keeps the estimate on the high side there).
-        let groups: [[[Int]]] = (0..<2).map { k in
+        // δ on the added functions: L δ = −r with L restricted to them and to its near-diagonal
+        // couplings — on a fourier axis cos kx with sin kx of the same k (the pair a drift couples
+        // by ±a k; the other wavenumbers meet only through the coefficients' variation), on a
+        // legendre axis the functions within 3 degrees (a constant drift couples p with p ± 1, a
+        // linear one with p ± 1 and p ± 3, D's variation the even offsets) — one sparse LU. With
+        // the diffusive diagonal alone a drift was left out: 95× above the truth on a ring with
+        // drift −16, D = 0.024 at 13 modes (review: 1.45e-2 against 1.5e-4, a false warning;
+        // cos/sin pairs 1.48e-4, the whole added block 1.51e-4), and 25× on a legendre square
+        // with rotation 200 and D = 0.01 (0.025 against 0.001; now 0.0012). The diffusive
+        // diagonal remains the fallback should the LU fail.
+        let partners: [[[Int]]] = (0..<2).map { k in
             let count = k == 0 ? m1 : m2
-            guard k < d, rich[k].periodic else { return (0..<count).map { [$0] } }
-            return [[0]] + stride(from: 1, to: count, by: 2).map { [$0, $0 + 1] }
+            guard k < d else { return [[0]] }
+            if rich[k].periodic { return (0..<count).map { p in p == 0 ? [0] : (p % 2 == 1 ? [p, p + 1] : [p - 1, p]) } }
+            return (0..<count).map { p in Array(max(0, p - 3)...min(count - 1, p + 3)) }
         }
-        let entries = blockEntries(tables: tables, groups: groups, drift: weightedDrift, diffusion: weightedD, d: d)
+        let entries = nearEntries(tables: tables, partners: partners, drift: weightedDrift, diffusion: weightedD, d: d)
+        var added = [Int](repeating: -1, count: m1 * m2), order: [(Int, Int)] = []
+        for i1 in 0..<m1 { for i2 in 0..<m2 where i1 >= n1 || i2 >= n2 { added[i1 * m2 + i2] = order.count; order.append((i1, i2)) } }
+        let width = LegendreQuadrature.partnerWidth
+        var builder = SparseRowBuilder(rows: order.count, columns: order.count, estimatedNonzeros: order.count * 25)
+        for (i1, i2) in order {
+            for (o1, j1) in partners[0][i1].enumerated() { for (o2, j2) in partners[1][i2].enumerated() {
+                let column = added[j1 * m2 + j2]
+                if column >= 0 { builder.add(column: column, entries[((i1 * width + o1) * m2 + i2) * width + o2]) }
+            } }
+            builder.endRow()
+        }
+        let r = order.map { -residual[$0.0 * m2 + $0.1] }
+        var delta = try? DirectLinearSystem(builder.build(), ordering: .automatic, dimension: d, refine: false).solve(r)
+        if delta == nil || !delta!.allSatisfy(\.isFinite) {
+            delta = try? order.indices.map { m -> Double in
+                let i = order[m].0 * m2 + order[m].1
+                guard lambda[i] > 0 else { throw FokkerPlanckError.solverFailed("D is not positive on an added function") }
+                return -r[m] / lambda[i]
+            }
+        }
+        guard let delta else { return nil }
         var correction = [Double](repeating: 0, count: m1 * m2)
-        for g1 in groups[0] { for g2 in groups[1] where g1[0] >= n1 || g2[0] >= n2 {
-            let members = g1.flatMap { i1 in g2.map { i2 in (i1, i2) } }
-            let r = members.map { residual[$0.0 * m2 + $0.1] }
-            var solved: [Double]? = nil
-            if members.count > 1 {
-                let block = Matrix(members.map { row in members.map { column in
-                    entries[((row.0 * 2 + g1.firstIndex(of: column.0)!) * m2 + row.1) * 2 + g2.firstIndex(of: column.1)!]
-                } })
-                solved = (try? block.solve(r)).map { $0.map { -$0 } }
-            }
-            if solved == nil || !solved!.allSatisfy(\.isFinite) {
-                solved = try? members.indices.map { m -> Double in
-                    let i = members[m].0 * m2 + members[m].1
-                    guard lambda[i] > 0 else { throw FokkerPlanckError.solverFailed("") }
-                    return r[m] / lambda[i]
-                }
-            }
-            guard let delta = solved else { return nil }
-            for (m, member) in members.enumerated() { correction[member.0 * m2 + member.1] = delta[m] }
-        } }
+        for (m, (i1, i2)) in order.enumerated() { correction[i1 * m2 + i2] = delta[m] }
         // δ at the nodes: ∫|δ|, and its first-order change of the mean and covariance.
         var stage = [Double](repeating: 0, count: q1 * m2)
         for a in 0..<q1 { for i1 in 0..<m1 {
@@ -299,16 +304,18 @@ struct LegendreQuadrature: Sendable {
     }
 
 
-    /// L's entries within the blocks of `unresolvedCorrection`: for test (i1, i2) and trial (j1, j2)
-    /// with j1 in i1's group and j2 in i2's (groups of at most 2), sum-factorised like `generator`;
-    /// entry [((i1·2 + p1)·m2 + i2)·2 + p2] for j1 = group(i1)[p1], j2 = group(i2)[p2].
-    private func blockEntries(tables: [Table], groups: [[[Int]]], drift: [[Double]], diffusion: [[Double]], d: Int) -> [Double] {
+    /// Partners per function in `nearEntries` (at most 7: a legendre function's degrees within 3).
+    static let partnerWidth = 7
+
+    /// L's entries between each function (i1, i2) and its partners (j1, j2), j1 ∈ partners[0][i1],
+    /// j2 ∈ partners[1][i2], sum-factorised like `generator`; entry [((i1·W + o1)·m2 + i2)·W + o2]
+    /// for j1 = partners[0][i1][o1], j2 = partners[1][i2][o2] (W = `partnerWidth`).
+    private func nearEntries(tables: [Table], partners: [[[Int]]], drift: [[Double]], diffusion: [[Double]], d: Int) -> [Double] {
+        let width = Self.partnerWidth
         let m1 = tables[0].values[0].count, m2 = tables[1].values[0].count
         let q1 = tables[0].nodes.count, q2 = tables[1].nodes.count
-        var owner = [[Int]](repeating: [], count: 2)
-        for k in 0..<2 { owner[k] = [Int](repeating: 0, count: k == 0 ? m1 : m2); for (g, group) in groups[k].enumerated() { for i in group { owner[k][i] = g } } }
-        var entries = [Double](repeating: 0, count: m1 * 2 * m2 * 2)
-        var stage = [Double](repeating: 0, count: q2 * m1 * 2)
+        var entries = [Double](repeating: 0, count: m1 * width * m2 * width)
+        var stage = [Double](repeating: 0, count: q2 * m1 * width)
         // Terms: (coefficient field, test derivative axis, trial derivative axis or nil), as in `generator`.
         var terms: [([Double], Int, Int?)] = (0..<d).map { (drift[$0], $0, nil) }
         for k in 0..<d { for l in 0..<d { terms.append((diffusion[k * d + l].map { -$0 }, k, l)) } }
@@ -322,16 +329,16 @@ struct LegendreQuadrature: Sendable {
                 for i1 in 0..<m1 {
                     let f = weight * a1[a][i1]
                     if f == 0 { continue }
-                    for (p, j1) in groups[0][owner[0][i1]].enumerated() { stage[(b * m1 + i1) * 2 + p] += f * b1[a][j1] }
+                    for (o, j1) in partners[0][i1].enumerated() { stage[(b * m1 + i1) * width + o] += f * b1[a][j1] }
                 }
             } }
-            for b in 0..<q2 { for i1 in 0..<m1 { for p1 in 0..<groups[0][owner[0][i1]].count {
-                let s = stage[(b * m1 + i1) * 2 + p1]
+            for b in 0..<q2 { for i1 in 0..<m1 { for o1 in 0..<partners[0][i1].count {
+                let s = stage[(b * m1 + i1) * width + o1]
                 if s == 0 { continue }
                 for i2 in 0..<m2 {
                     let f = s * a2[b][i2]
                     if f == 0 { continue }
-                    for (p2, j2) in groups[1][owner[1][i2]].enumerated() { entries[((i1 * 2 + p1) * m2 + i2) * 2 + p2] += f * b2[b][j2] }
+                    for (o2, j2) in partners[1][i2].enumerated() { entries[((i1 * width + o1) * m2 + i2) * width + o2] += f * b2[b][j2] }
                 }
             } } }
         }
