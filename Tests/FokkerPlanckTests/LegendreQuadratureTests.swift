@@ -247,4 +247,38 @@ final class LegendreQuadratureTests: XCTestCase {
         let estimate = try XCTUnwrap(try solver.estimateError(of: solution))
         XCTAssertLessThan(estimate.density, 0.01, "no false warning")
     }
+
+    /// Wells behind high barriers (review): drift −2.062 − 7.42 sin 11.31x − 2x, D = 0.06 on [−1, 1],
+    /// 48 legendre modes. The expansion looks converged (tail 5.7e-3) with the peak in the wrong
+    /// well — true error 2.0 against ρ ∝ e^{−U/D}. The stationary problem is ill-conditioned (an
+    /// exponentially small gap), so a small residual moves mass between wells; the correction's
+    /// part in the functions the basis holds (through the solve's factorization) carries that:
+    /// the estimate is 2.0e-2, above the threshold, where it was 5.7e-3 and silent. (Still 100×
+    /// below the truth: the first-order correction, not the truth, is what it sizes.)
+    func testIllConditionedWellsAreNotSilent() throws {
+        let problem = try Problem(text: """
+            [model]
+            type = "general"
+            drift = ["-2.062 - 7.42*sin(11.31*x) - 2*x"]
+            diffusion = [[0.06]]
+            [grid]
+            axes = ["x"]
+            lower = [-1.0]
+            upper = [1.0]
+            cells = [1500]
+            boundary = ["reflecting"]
+            """)
+        let grid = problem.grid
+        let potential = { (x: Double) in 2.062 * x - 7.42 / 11.31 * cos(11.31 * x) + x * x }
+        let unnormalised = grid.sample { exp(-potential($0[0]) / 0.06) }
+        let mass = grid.integrate(unnormalised)
+        let exact = unnormalised.map { $0 / mass }
+        let solver = StationarySolver()
+        let discretization = try LegendreDiscretization(general: try XCTUnwrap(problem.model.coefficients as? GeneralModel), grid: grid, modes: [48])
+        let solution = try solver.solve(discretization)
+        let truth = grid.integrate(zip(solution.density, exact).map { abs($0 - $1) }) / grid.integrate(solution.density.map(abs))
+        XCTAssertGreaterThan(truth, 1, "the case must be wrong to test anything")
+        let estimate = try XCTUnwrap(try solver.estimateError(of: solution))
+        XCTAssertGreaterThan(estimate.density, solver.errorThreshold, "a wrong answer must not pass silently")
+    }
 }

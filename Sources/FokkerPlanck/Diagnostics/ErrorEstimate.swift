@@ -92,7 +92,7 @@ public struct ErrorEstimate: Sendable {
         var estimate = min(first / factor, tail ?? .infinity)
         // What neither the tail nor the half-mode run can see — content beyond the modes on some
         // axis — shows in the residual the solution leaves in a richer basis; never below that.
-        let residual = ratio <= 1 ? fine.discretization.unresolvedResidual(of: fine.state) : nil
+        let residual = ratio <= 1 ? (fine.unresolved ?? fine.discretization.unresolvedResidual(of: fine.state)) : nil
         let unresolved = residual.map { $0.density > estimate } ?? false
         if unresolved { estimate = residual!.density }
         density = estimate

@@ -62,7 +62,10 @@ public protocol Discretization: Sendable {
     /// Unlike the tail and the half-resolution run, which both read the solution the basis
     /// holds, it sees a density whose content lies beyond the modes altogether; the error
     /// estimate is never below it.
-    func unresolvedResidual(of state: [Double]) -> UnresolvedContent?
+    /// `resolvedSolve` applies the stationary solve's factorization (L with its normalisation row,
+    /// that row's right-hand side 0): with it the correction includes the part of the error in
+    /// the functions the basis holds, which the added functions drive.
+    func unresolvedResidual(of state: [Double], resolvedSolve: (([Double]) throws -> [Double])?) -> UnresolvedContent?
     /// The state of an evolution's initial condition and the time it starts at. Finite volumes
     /// sample the density on their cells (`InitialCondition.density(on:)`); a spectral method
     /// expands it in its basis (exactly, for a Gaussian) or refuses what it cannot expand.
@@ -149,7 +152,9 @@ extension Discretization {
     public var preferredPin: Int? { nil }
     public func massMatrix() -> SparseMatrix? { nil }
     public func truncationTail(of state: [Double]) -> [Double]? { nil }
-    public func unresolvedResidual(of state: [Double]) -> UnresolvedContent? { nil }
+    public func unresolvedResidual(of state: [Double], resolvedSolve: (([Double]) throws -> [Double])?) -> UnresolvedContent? { nil }
+    /// The added functions' part alone (no factorization at hand).
+    public func unresolvedResidual(of state: [Double]) -> UnresolvedContent? { unresolvedResidual(of: state, resolvedSolve: nil) }
     public var normalisationRow: (row: Int, entries: [(column: Int, value: Double)])? { nil }
     public var spectralRecord: SpectralRecord? { nil }
     public func recordedCoefficients(of state: [Double]) -> [Double] { state }

@@ -577,8 +577,8 @@ public struct LegendreDiscretization: Discretization {
     /// An expression model's residual in twice the modes (`LegendreQuadrature.unresolvedCorrection`);
     /// nil for the linear model, whose polynomial coefficients put no content beyond the modes
     /// that the tail does not show.
-    public func unresolvedResidual(of state: [Double]) -> UnresolvedContent? {
-        quadrature?.unresolvedCorrection(of: state, axes: axes)
+    public func unresolvedResidual(of state: [Double], resolvedSolve: (([Double]) throws -> [Double])?) -> UnresolvedContent? {
+        quadrature?.unresolvedCorrection(of: state, axes: axes, resolvedSolve: resolvedSolve)
     }
 
     /// The state with each chebyshev axis' functions re-expanded in T_0 … T_{modes−1}, one axis

@@ -50,6 +50,10 @@ public struct StationarySolution: Sendable {
     public let assemblySeconds: Double
     public let solveSeconds: Double
     public var grid: Grid { discretization.grid }
+    /// What the basis cannot hold, with the error it drives in the functions it does hold
+    /// (`Discretization.unresolvedResidual`, through this solve's factorization); nil where the
+    /// discretization has no such check.
+    public var unresolved: UnresolvedContent? = nil
 }
 
 extension StationarySolver {
@@ -83,10 +87,12 @@ extension StationarySolver {
         let solveStart = DispatchTime.now()
         var density: [Double], system: any LinearSystem
         var preconditionerSummary: String? = nil
+        var normalisedRow: Int? = nil
         switch method {
         case .direct where discretization.normalisationRow != nil:
             // A Galerkin method's zero row (the test function 1) becomes ∫ρ = 1 itself.
             let (row, entries) = discretization.normalisationRow!
+            normalisedRow = row
             (density, system) = try solvePinned(operatorMatrix, pin: Self.normalisationPin(operatorMatrix, row: row, entries: entries),
                                                 dimension: grid.dimension, guess: nil, preconditioning: nil)
         case .direct:
@@ -127,10 +133,19 @@ extension StationarySolver {
             throw FokkerPlanckError.solverFailed(String(format: "relative residual %.3e exceeds %.1e: the stationary state is not unique or the factorization is unstable", residual, residualLimit))
         }
         let field = discretization.density(of: density)
-        return StationarySolution(discretization: discretization, state: density, density: field, residual: residual, mass: mass,
-                                  minimumDensity: min(0, field.min() ?? 0), factorization: system.statistics,
-                                  krylov: system.krylov, preconditionerSummary: preconditionerSummary,
-                                  assemblySeconds: assemblySeconds, solveSeconds: solveSeconds)
+        var solution = StationarySolution(discretization: discretization, state: density, density: field, residual: residual, mass: mass,
+                                          minimumDensity: min(0, field.min() ?? 0), factorization: system.statistics,
+                                          krylov: system.krylov, preconditionerSummary: preconditionerSummary,
+                                          assemblySeconds: assemblySeconds, solveSeconds: solveSeconds)
+        if let normalisedRow {
+            // The normalisation row's right-hand side 0: a correction that keeps ∫ρ.
+            solution.unresolved = discretization.unresolvedResidual(of: density) { rhs in
+                var b = rhs
+                b[normalisedRow] = 0
+                return try system.solve(b)
+            }
+        }
+        return solution
     }
 
     /// The equation that replaces row `row` of L: Σ entries_j ρ_j = scale, its coefficients
