@@ -176,11 +176,11 @@ extension StationarySolver {
     public func estimateError(of solution: StationarySolution) throws -> ErrorEstimate? {
         guard let coarser = try solution.discretization.coarsened() else { return nil }
         let start = DispatchTime.now()
-        let coarse = try solve(coarser)
+        let coarse = try solve(coarser, sizingUnresolved: false)
         var coarsest: StationarySolution? = nil
         // A third solve serves the observed order on grids; a spectral comparison (same output
         // grid) does not use it.
-        if coarser.grid != solution.grid, let coarsest_ = try? coarser.coarsened() { coarsest = try? solve(coarsest_) }
+        if coarser.grid != solution.grid, let coarsest_ = try? coarser.coarsened() { coarsest = try? solve(coarsest_, sizingUnresolved: false) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
         return ErrorEstimate(fine: solution, coarse: coarse, coarsest: coarsest, seconds: seconds)
     }

@@ -58,6 +58,32 @@ struct LegendreQuadrature: Sendable {
         }
     }
 
+    /// One term of the weak form L_ij = ∫∇Ψ_i·J(Φ_j) at the tensor nodes: its coefficient times
+    /// the quadrature weight, the axis of the test function's derivative, and the axis of the
+    /// trial function's (nil: its value).
+    typealias WeakTerm = (field: [Double], test: Int, trial: Int?)
+
+    /// The weak form's terms on the nodes of `tables`: w·a_k with a = μ − ∇·D (test ∂_k, trial
+    /// value), then −w·D_kl (test ∂_k, trial ∂_l), k-major. `generator`, the residual and its
+    /// correction all read these.
+    func weakTerms(axes: [LegendreAxis], tables: [Table]) -> [WeakTerm] {
+        let d = axes.count
+        let q1 = tables[0].nodes.count, q2 = tables[1].nodes.count
+        var fields = [[Double]](repeating: [Double](repeating: 0, count: q1 * q2), count: d + d * d)
+        var z = [Double](repeating: 0, count: d), diffusion = [Double](repeating: 0, count: d * d)
+        for a in 0..<q1 { for b in 0..<q2 {
+            z[0] = axes[0].mid + axes[0].half * tables[0].nodes[a]
+            if d == 2 { z[1] = axes[1].mid + axes[1].half * tables[1].nodes[b] }
+            let w = tables[0].weights[a] * tables[1].weights[b]
+            let mu = transport(z)
+            model.diffusion(at: z, into: &diffusion)
+            for k in 0..<d { fields[k][a * q2 + b] = w * mu[k] }
+            for k in 0..<d { for l in 0..<d { fields[d + k * d + l][a * q2 + b] = -w * diffusion[k * d + l] } }
+        } }
+        let shapes: [(Int, Int?)] = (0..<d).map { ($0, nil) } + (0..<d).flatMap { k in (0..<d).map { (k, $0) } }
+        return zip(fields, shapes).map { ($0, $1.0, $1.1) }
+    }
+
     /// L (dense, as sparse rows), in the scaling of `LegendreDiscretization.generatorTerms`:
     /// ξ-space quadrature weights (the Jacobian left out), z-derivatives.
     func generator(axes: [LegendreAxis], sizes: [Int], strides: [Int]) -> SparseMatrix {
@@ -66,26 +92,11 @@ struct LegendreQuadrature: Sendable {
         let tables = Table.tables(axes)
         let n1 = tables[0].values[0].count, n2 = tables[1].values[0].count
         let q1 = tables[0].nodes.count, q2 = tables[1].nodes.count
-        // Coefficients at the tensor nodes: a_k = μ_k − (∇·D)_k and D_kl, times the weight.
-        let terms = d + d * d
-        var coefficient = [[Double]](repeating: [Double](repeating: 0, count: q1 * q2), count: terms)
-        var z = [Double](repeating: 0, count: d), diffusion = [Double](repeating: 0, count: d * d)
-        for a in 0..<q1 { for b in 0..<q2 {
-            z[0] = axes[0].mid + axes[0].half * tables[0].nodes[a]
-            if d == 2 { z[1] = axes[1].mid + axes[1].half * tables[1].nodes[b] }
-            let w = tables[0].weights[a] * tables[1].weights[b]
-            let mu = transport(z)
-            model.diffusion(at: z, into: &diffusion)
-            for k in 0..<d { coefficient[k][a * q2 + b] = w * mu[k] }
-            for k in 0..<d { for l in 0..<d { coefficient[d + k * d + l][a * q2 + b] = -w * diffusion[k * d + l] } }
-        } }
-        // Which tables each term uses: (test derivative axis, trial derivative axis or nil).
-        let shapes: [(Int, Int?)] = (0..<d).map { ($0, nil) } + (0..<d).flatMap { k in (0..<d).map { (k, $0) } }
+        let terms = weakTerms(axes: axes, tables: tables)
         let n = n1 * n2
         var dense = [Double](repeating: 0, count: n * n)
         var stage = [Double](repeating: 0, count: q2 * n1 * n1)
-        for (t, (testAxis, trialAxis)) in shapes.enumerated() {
-            let c = coefficient[t]
+        for (c, testAxis, trialAxis) in terms {
             func table(_ axis: Int, derivative: Bool) -> [[Double]] { derivative ? tables[axis].slopes : tables[axis].values }
             let a1 = table(0, derivative: testAxis == 0), b1 = table(0, derivative: trialAxis == 0)
             let a2 = table(1, derivative: testAxis == 1), b2 = table(1, derivative: trialAxis == 1)
@@ -131,20 +142,23 @@ struct LegendreQuadrature: Sendable {
     }
 
     /// The part of the solution its basis cannot hold, sized from the residual it leaves in a
-    /// basis with twice the modes per axis: relative L1 of the first-order correction δ, whose
+    /// basis with twice the modes per axis: relative L1 of the first-order correction, whose
     /// coefficients on the added functions (wavenumbers K + 1 … 2K on a fourier axis, degrees
-    /// modes … 2·modes − 1 between walls) solve L δ = −r block by block, r_i = ∫∇Ψ_i·J(ρ_h) the
-    /// weak residual (its near-diagonal couplings below). Measured against the truth: 0.86–1.01× on
-    /// the validation cases where the basis holds the density, 1.1× on the e^{cos 11x} ring below.
+    /// modes … 2·modes − 1 between walls) solve L δ = −r with L's near-diagonal couplings there,
+    /// r_i = ∫∇Ψ_i·J(ρ_h) the weak residual, and — given `resolvedSolve`, the stationary solve's
+    /// factorization — whose coefficients on the functions the basis holds solve L_hh e = −L_ha δ.
+    /// Measured against the truth: 0.86–1.01× on the validation cases where the basis holds the
+    /// density, 1.1× on the e^{cos 11x} ring below.
     ///
     /// Why: the expansion's tail and the half-mode run both read the solution the basis holds.
     /// When the density's content lies beyond the modes on some axis — e^{cos 11x} at 17 modes, whose
     /// only wavenumbers are 0, 11, 22, … — the Galerkin solution is the constant, its tail is
     /// zero, the half-mode run agrees, and the estimate said 9e-15 against a true error of 0.58.
     /// The residual of that constant in the richer basis is what the equation leaves unmet.
-    /// Cost: sum-factorised sums over (2·2n + 16)^d nodes, no solve (far below the operator's).
-    /// nil when D is not positive on every added function (λ ≤ 0) or a coefficient is not finite
-    /// at the richer rule's nodes.
+    /// Cost: sum-factorised sums over (2·2n + 16)^d nodes, a sparse LU of the banded couplings
+    /// and one solve with the existing factorization (far below the operator's assembly).
+    /// nil when a coefficient is not finite at the richer rule's nodes, or when the couplings'
+    /// LU fails and D is not positive on every added function (λ ≤ 0).
     func unresolvedCorrection(of state: [Double], axes: [LegendreAxis], resolvedSolve: (([Double]) throws -> [Double])? = nil) -> UnresolvedContent? {
         let d = axes.count
         precondition(d == 1 || d == 2)
@@ -183,28 +197,21 @@ struct LegendreQuadrature: Sendable {
             return (values, gradient)
         }
         let (rho, gradient) = evaluate(state, n1, n2)
-        // The weighted flux J_k and the weighted D_kl at the nodes.
-        var flux = [[Double]](repeating: [Double](repeating: 0, count: nodes), count: d)
-        var weightedD = [[Double]](repeating: [Double](repeating: 0, count: nodes), count: d * d)
-        var weightedDrift = [[Double]](repeating: [Double](repeating: 0, count: nodes), count: d)
-        var z = [Double](repeating: 0, count: d), diffusion = [Double](repeating: 0, count: d * d)
-        var densityNorm = 0.0
-        for a in 0..<q1 { for b in 0..<q2 {
-            z[0] = axes[0].mid + axes[0].half * tables[0].nodes[a]
-            if d == 2 { z[1] = axes[1].mid + axes[1].half * tables[1].nodes[b] }
-            let w = tables[0].weights[a] * tables[1].weights[b], i = a * q2 + b
-            let mu = transport(z)
-            model.diffusion(at: z, into: &diffusion)
-            guard mu.allSatisfy(\.isFinite), diffusion.allSatisfy(\.isFinite) else { return nil }
-            for k in 0..<d {
-                var j = mu[k] * rho[i]
-                for l in 0..<d { j -= diffusion[k * d + l] * gradient[l][i] }
-                flux[k][i] = w * j
-                weightedDrift[k][i] = w * mu[k]
-                for l in 0..<d { weightedD[k * d + l][i] = w * diffusion[k * d + l] }
+        let terms = weakTerms(axes: axes, tables: tables)
+        guard terms.allSatisfy({ $0.field.allSatisfy(\.isFinite) }) else { return nil }
+        // The weighted flux w·J_k(f) = w·a_k f − Σ_l w·D_kl ∂_l f at the nodes, of a field with these
+        // values and gradient: the sum of the terms with test axis k.
+        func flux(_ value: [Double], _ slope: [[Double]]) -> [[Double]] {
+            var j = [[Double]](repeating: [Double](repeating: 0, count: nodes), count: d)
+            for (field, test, trial) in terms {
+                let f = trial.map { slope[$0] } ?? value
+                for i in 0..<nodes { j[test][i] += field[i] * f[i] }
             }
-            densityNorm += w * abs(rho[i])
-        } }
+            return j
+        }
+        let weightedFlux = flux(rho, gradient)
+        var densityNorm = 0.0
+        for a in 0..<q1 { for b in 0..<q2 { densityNorm += tables[0].weights[a] * tables[1].weights[b] * abs(rho[a * q2 + b]) } }
         guard densityNorm > 0 else { return nil }
         // Σ_nodes f · A1[·][i1] · A2[·][i2] for every (i1, i2) of the richer basis, sum-factorised.
         func project(_ f: [Double], _ a1: [[Double]], _ a2: [[Double]], into out: inout [Double]) {
@@ -222,17 +229,16 @@ struct LegendreQuadrature: Sendable {
             } }
         }
         // Derivative tables per axis k: (axis 1's table, axis 2's table) for ∂_k Ψ.
-        let t = tables
-        func derivative(_ k: Int) -> ([[Double]], [[Double]]) { k == 0 ? (t[0].slopes, t[1].values) : (t[0].values, t[1].slopes) }
+        func derivative(_ k: Int) -> ([[Double]], [[Double]]) { k == 0 ? (tables[0].slopes, tables[1].values) : (tables[0].values, tables[1].slopes) }
         func squared(_ x: [[Double]], _ y: [[Double]]) -> [[Double]] { zip(x, y).map { zip($0, $1).map(*) } }
+        // The residual, and the diffusive diagonal λ_i = ∫∇Ψ_i·D∇Ψ_i (minus the diffusion terms'
+        // diagonal) for the fallback below.
         var residual = [Double](repeating: 0, count: m1 * m2), lambda = residual
-        for k in 0..<d {
-            let (a1, a2) = derivative(k)
-            project(flux[k], a1, a2, into: &residual)
-            for l in 0..<d {
-                let (b1, b2) = derivative(l)
-                project(weightedD[k * d + l], squared(a1, b1), squared(a2, b2), into: &lambda)
-            }
+        for k in 0..<d { let (a1, a2) = derivative(k); project(weightedFlux[k], a1, a2, into: &residual) }
+        for (field, test, trial) in terms {
+            guard let trial else { continue }
+            let (a1, a2) = derivative(test), (b1, b2) = derivative(trial)
+            project(field.map { -$0 }, squared(a1, b1), squared(a2, b2), into: &lambda)
         }
         // δ on the added functions: L δ = −r with L restricted to them and to its near-diagonal
         // couplings — on a fourier axis cos kx with sin kx of the same k (the pair a drift couples
@@ -250,7 +256,7 @@ struct LegendreQuadrature: Sendable {
             if rich[k].periodic { return (0..<count).map { p in p == 0 ? [0] : (p % 2 == 1 ? [p, p + 1] : [p - 1, p]) } }
             return (0..<count).map { p in Array(max(0, p - 3)...min(count - 1, p + 3)) }
         }
-        let entries = nearEntries(tables: tables, partners: partners, drift: weightedDrift, diffusion: weightedD, d: d)
+        let entries = nearEntries(tables: tables, partners: partners, terms: terms)
         var added = [Int](repeating: -1, count: m1 * m2), order: [(Int, Int)] = []
         for i1 in 0..<m1 { for i2 in 0..<m2 where i1 >= n1 || i2 >= n2 { added[i1 * m2 + i2] = order.count; order.append((i1, i2)) } }
         let width = LegendreQuadrature.partnerWidth
@@ -282,17 +288,9 @@ struct LegendreQuadrature: Sendable {
         // D = 0.06 on [−1, 1] at 48 legendre modes: δ alone 5.7e-3, the true error 2.0).
         if let resolvedSolve {
             let (value, slope) = evaluate(correction, m1, m2)
+            let driven = flux(value, slope)
             var coupling = [Double](repeating: 0, count: m1 * m2)
-            for k in 0..<d {
-                var f = [Double](repeating: 0, count: nodes)
-                for i in 0..<nodes {
-                    var j = weightedDrift[k][i] * value[i]
-                    for l in 0..<d { j -= weightedD[k * d + l][i] * slope[l][i] }
-                    f[i] = j
-                }
-                let (a1, a2) = derivative(k)
-                project(f, a1, a2, into: &coupling)
-            }
+            for k in 0..<d { let (a1, a2) = derivative(k); project(driven[k], a1, a2, into: &coupling) }
             var rhs = [Double](repeating: 0, count: n1 * n2)
             for i1 in 0..<n1 { for i2 in 0..<n2 { rhs[i1 * n2 + i2] = -coupling[i1 * m2 + i2] } }
             guard let resolved = try? resolvedSolve(rhs), resolved.allSatisfy(\.isFinite) else { return nil }
@@ -305,6 +303,7 @@ struct LegendreQuadrature: Sendable {
             for i2 in 0..<m2 where correction[i1 * m2 + i2] != 0 { stage[a * m2 + i2] += v * correction[i1 * m2 + i2] }
         } }
         var correctionNorm = 0.0
+        var z = [Double](repeating: 0, count: d)
         var mass = 0.0, first = [Double](repeating: 0, count: d), second = [Double](repeating: 0, count: d * d)
         var shift = (mass: 0.0, first: first, second: second)
         for a in 0..<q1 { for b in 0..<q2 {
@@ -332,22 +331,18 @@ struct LegendreQuadrature: Sendable {
         return UnresolvedContent(density: correctionNorm / densityNorm, mean: dm.map(abs).max()!, covariance: dc)
     }
 
-
     /// Partners per function in `nearEntries` (at most 7: a legendre function's degrees within 3).
     static let partnerWidth = 7
 
     /// L's entries between each function (i1, i2) and its partners (j1, j2), j1 ∈ partners[0][i1],
     /// j2 ∈ partners[1][i2], sum-factorised like `generator`; entry [((i1·W + o1)·m2 + i2)·W + o2]
     /// for j1 = partners[0][i1][o1], j2 = partners[1][i2][o2] (W = `partnerWidth`).
-    private func nearEntries(tables: [Table], partners: [[[Int]]], drift: [[Double]], diffusion: [[Double]], d: Int) -> [Double] {
+    private func nearEntries(tables: [Table], partners: [[[Int]]], terms: [WeakTerm]) -> [Double] {
         let width = Self.partnerWidth
         let m1 = tables[0].values[0].count, m2 = tables[1].values[0].count
         let q1 = tables[0].nodes.count, q2 = tables[1].nodes.count
         var entries = [Double](repeating: 0, count: m1 * width * m2 * width)
         var stage = [Double](repeating: 0, count: q2 * m1 * width)
-        // Terms: (coefficient field, test derivative axis, trial derivative axis or nil), as in `generator`.
-        var terms: [([Double], Int, Int?)] = (0..<d).map { (drift[$0], $0, nil) }
-        for k in 0..<d { for l in 0..<d { terms.append((diffusion[k * d + l].map { -$0 }, k, l)) } }
         for (c, testAxis, trialAxis) in terms {
             let a1 = testAxis == 0 ? tables[0].slopes : tables[0].values, b1 = trialAxis == 0 ? tables[0].slopes : tables[0].values
             let a2 = testAxis == 1 ? tables[1].slopes : tables[1].values, b2 = trialAxis == 1 ? tables[1].slopes : tables[1].values
@@ -430,7 +425,7 @@ struct LegendreQuadrature: Sendable {
             model.diffusion(at: z, into: &diffusion)
             return model.drift(at: z) + diffusion
         }
-        // The scale of each kind of coefficient (drift, D, ∇·D): its largest value on the box.
+        // The scale of each kind of coefficient (drift, D): its largest value on the box.
         let groups = [0..<d, d..<(d + d * d)]
         var scale = [Double](repeating: 0, count: labels.count)
         let rules = axes.map { axis in axis.quadratureRule().nodes.map { axis.mid + axis.half * $0 } }

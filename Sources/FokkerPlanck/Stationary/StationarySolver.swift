@@ -71,7 +71,9 @@ extension StationarySolver {
     /// (400² harmonic: 5.9 s against 0.9 s), because the dense row enters every frontal matrix.
     /// r is the middle cell; should the density there be negligible against its maximum (the
     /// solution would then be huge or overflow), the solve is repeated pinned at the maximum.
-    public func solve(_ discretization: any Discretization) throws -> StationarySolution {
+    /// `sizingUnresolved`: whether to size what the basis cannot hold (`StationarySolution.unresolved`);
+    /// the error estimate's comparison solves do not need it.
+    public func solve(_ discretization: any Discretization, sizingUnresolved: Bool = true) throws -> StationarySolution {
         let grid = discretization.grid
         guard !grid.axes.contains(where: { $0.boundary == .absorbing }) else {
             throw FokkerPlanckError.badInput(file: nil, keyPath: "grid.boundary", line: nil,
@@ -137,7 +139,7 @@ extension StationarySolver {
                                           minimumDensity: min(0, field.min() ?? 0), factorization: system.statistics,
                                           krylov: system.krylov, preconditionerSummary: preconditionerSummary,
                                           assemblySeconds: assemblySeconds, solveSeconds: solveSeconds)
-        if let normalisedRow {
+        if sizingUnresolved, let normalisedRow {
             // The normalisation row's right-hand side 0: a correction that keeps ∫ρ.
             solution.unresolved = discretization.unresolvedResidual(of: density) { rhs in
                 var b = rhs
